@@ -1,0 +1,9 @@
+.PHONY: run test
+
+# Odoo with meso_inventory and demo data on http://localhost:8069 (admin / admin)
+run:
+	bash scripts/run.sh
+
+# The whole test suite on a fresh database; ARGS go to pytest (e.g. ARGS="-k fefo")
+test:
+	bash scripts/test.sh $(ARGS)

@@ -1,0 +1,123 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+APPROVED_FOR_INJECTION = ("ce", "fda")
+
+
+class ProductTemplate(models.Model):
+    _inherit = "product.template"
+
+    meso_is_vial = fields.Boolean(
+        "Mesotherapy vial",
+        help="An injectable product used in mesotherapy: stocked by lot with expiry dates.",
+    )
+    meso_volume_ml = fields.Float("Volume (ml)", digits=(16, 2))
+    meso_container = fields.Selection(
+        [("vial", "Vial"), ("ampoule", "Ampoule"), ("syringe", "Pre-filled syringe")],
+        "Container",
+        default="vial",
+    )
+    meso_multi_dose = fields.Boolean(
+        "Multi-dose", help="Can be drawn from in several sessions once opened."
+    )
+    meso_in_use_hours = fields.Float(
+        "Stability once opened (h)",
+        help="Hours an opened vial stays usable (its beyond-use time).",
+    )
+    meso_regulatory_status = fields.Selection(
+        [
+            ("ce", "CE-marked"),
+            ("fda", "FDA-cleared"),
+            ("other", "Other authorisation"),
+            ("none", "None"),
+        ],
+        "Regulatory status",
+        default="none",
+    )
+    meso_regulatory_ref = fields.Char(
+        "Regulatory reference", help="CE certificate or FDA clearance number."
+    )
+    meso_storage_note = fields.Char("Storage", help="e.g. 2–8 °C, protect from light.")
+    meso_composition_ids = fields.One2many(
+        "meso.composition.line", "product_tmpl_id", "Composition", copy=True
+    )
+    meso_injection_approved = fields.Boolean(
+        "Approved for injection",
+        compute="_compute_meso_injection_approved",
+        store=True,
+        help="CE-marked or FDA-cleared: the only products a clinic may inject.",
+    )
+
+    @api.depends("meso_regulatory_status")
+    def _compute_meso_injection_approved(self):
+        for template in self:
+            template.meso_injection_approved = (
+                template.meso_regulatory_status in APPROVED_FOR_INJECTION
+            )
+
+    @api.model
+    def _meso_vial_stock_values(self):
+        """What makes a vial traceable: stocked, by lot, with expiry dates."""
+        return {
+            "type": "consu",
+            "is_storable": True,
+            "tracking": "lot",
+            "use_expiration_date": True,
+        }
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("meso_is_vial"):
+                vals.update(self._meso_vial_stock_values())
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("meso_is_vial"):
+            vals = dict(vals, **self._meso_vial_stock_values())
+        return super().write(vals)
+
+    @api.onchange("meso_is_vial")
+    def _onchange_meso_is_vial(self):
+        if self.meso_is_vial:
+            self.update(self._meso_vial_stock_values())
+
+    @api.constrains(
+        "meso_is_vial",
+        "meso_volume_ml",
+        "meso_multi_dose",
+        "meso_in_use_hours",
+        "is_storable",
+        "tracking",
+        "use_expiration_date",
+    )
+    def _check_meso_vial(self):
+        for template in self.filtered("meso_is_vial"):
+            if template.meso_volume_ml <= 0:
+                raise ValidationError(
+                    _(
+                        "Set the volume in ml of the vial %(product)s: it must be greater "
+                        "than zero.",
+                        product=template.display_name,
+                    )
+                )
+            if template.meso_multi_dose and template.meso_in_use_hours <= 0:
+                raise ValidationError(
+                    _(
+                        "%(product)s is multi-dose: set how many hours it stays usable "
+                        "once opened.",
+                        product=template.display_name,
+                    )
+                )
+            if not (
+                template.is_storable
+                and template.tracking == "lot"
+                and template.use_expiration_date
+            ):
+                raise ValidationError(
+                    _(
+                        "%(product)s is a mesotherapy vial: it must be tracked in stock "
+                        "by lot, with expiration dates.",
+                        product=template.display_name,
+                    )
+                )

@@ -1,0 +1,34 @@
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+CONSUMING_USAGES = ("customer", "production")
+
+
+class StockMoveLine(models.Model):
+    _inherit = "stock.move.line"
+
+    def _action_done(self):
+        self._meso_check_no_expired_lot()
+        return super()._action_done()
+
+    def _meso_check_no_expired_lot(self):
+        """An expired vial may be quarantined, scrapped or returned, never consumed."""
+        now = fields.Datetime.now()
+        expired = self.filtered(
+            lambda ml: ml.product_id.meso_is_vial
+            and ml.lot_id.expiration_date
+            and ml.lot_id.expiration_date <= now
+            and ml.location_dest_id.usage in CONSUMING_USAGES
+            and ml.location_id.usage == "internal"
+        )
+        if expired:
+            ml = expired[0]
+            raise UserError(
+                _(
+                    "Lot %(lot)s of %(product)s expired on %(date)s and cannot be used. "
+                    "Pick another lot, and quarantine or scrap the expired one.",
+                    lot=ml.lot_id.name,
+                    product=ml.product_id.display_name,
+                    date=fields.Date.to_string(ml.lot_id.expiration_date),
+                )
+            )

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Prepares everything the run and test commands need, and is safe to re-run:
+# Debian packages (as root), a PostgreSQL server and role, a virtualenv with
+# Odoo 18.0's requirements and ours, and an Odoo config file for this checkout.
+# Sourced by run.sh and test.sh; exports MESO_ROOT, MESO_VENV, MESO_CONF, ODOO_SRC.
+set -euo pipefail
+
+MESO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MESO_STATE=${MESO_STATE:-$MESO_ROOT/.local}
+mkdir -p "$MESO_STATE"
+
+say() { printf '\033[1m[meso]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[meso] %s\033[0m\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# --- Odoo source -------------------------------------------------------------
+ODOO_SRC=${ODOO_SRC:-/opt/odoo}
+if [ ! -f "$ODOO_SRC/odoo/release.py" ]; then
+  die "No Odoo source tree at '$ODOO_SRC'. Get Odoo 18.0 Community (the nightly source
+tarball, or 'git clone --depth 1 -b 18.0 https://github.com/odoo/odoo') and put it at
+/opt/odoo, or point ODOO_SRC at it."
+fi
+grep -q "^version_info = (18, 0" "$ODOO_SRC/odoo/release.py" \
+  || die "The Odoo tree at '$ODOO_SRC' is not 18.0 (see its odoo/release.py)."
+
+# --- Debian packages -----------------------------------------------------------
+apt_packages=(postgresql libldap2-dev libsasl2-dev libpq-dev)
+if [ "${MESO_WITH_BROWSER:-0}" = 1 ]; then
+  apt_packages+=(chromium)
+fi
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if is_root; then
+    say "Installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    die "Missing Debian packages: ${missing[*]}. Install them (sudo apt-get install ${missing[*]}) and re-run."
+  fi
+fi
+
+# --- PostgreSQL --------------------------------------------------------------
+# As root we run Debian's cluster and give Odoo its own role over TCP on
+# loopback; a normal user points MESO_DB_* at the server and role they have.
+export MESO_DB_HOST=${MESO_DB_HOST:-localhost}
+export MESO_DB_PORT=${MESO_DB_PORT:-5432}
+export MESO_DB_USER=${MESO_DB_USER:-odoo}
+export MESO_DB_PASSWORD=${MESO_DB_PASSWORD:-odoo}
+if is_root; then
+  pg_version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
+  if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$pg_version main$"; then
+    say "Creating PostgreSQL $pg_version cluster"
+    pg_createcluster "$pg_version" main >/dev/null
+  fi
+  if ! pg_lsclusters -h | awk '$1=="'"$pg_version"'" && $2=="main" {print $4}' | grep -q online; then
+    say "Starting PostgreSQL $pg_version"
+    pg_ctlcluster "$pg_version" main start
+  fi
+  for _ in $(seq 1 30); do
+    pg_isready -q -h "$MESO_DB_HOST" -p "$MESO_DB_PORT" && break
+    sleep 1
+  done
+  if ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_roles WHERE rolname='$MESO_DB_USER'" | grep -q 1; then
+    say "Creating PostgreSQL role $MESO_DB_USER"
+    runuser -u postgres -- psql -q -c "CREATE ROLE \"$MESO_DB_USER\" LOGIN CREATEDB PASSWORD '$MESO_DB_PASSWORD'"
+  fi
+fi
+pg_isready -q -h "$MESO_DB_HOST" -p "$MESO_DB_PORT" \
+  || die "PostgreSQL does not answer on $MESO_DB_HOST:$MESO_DB_PORT. Start it, or set MESO_DB_HOST/MESO_DB_PORT/MESO_DB_USER/MESO_DB_PASSWORD."
+
+# --- Python virtualenv ---------------------------------------------------------
+# One virtualenv per set of requirements, shared by every checkout of this user,
+# so that a fresh clone does not reinstall Odoo's requirements.
+PYTHON=${PYTHON:-python3}
+req_key=$(cat "$ODOO_SRC/requirements.txt" "$MESO_ROOT/requirements.txt" <("$PYTHON" --version) | sha1sum | cut -c1-12)
+MESO_VENV=${MESO_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/meso_inventory/venv-$req_key}
+if [ ! -f "$MESO_VENV/.complete" ]; then
+  say "Building the virtualenv $MESO_VENV (Odoo's requirements and ours)"
+  rm -rf "$MESO_VENV"
+  "$PYTHON" -m venv "$MESO_VENV"
+  "$MESO_VENV/bin/pip" install -q --upgrade "pip>=25.3"
+  # cbor2 5.4.2's sdist needs pkg_resources in its build environment.
+  echo "setuptools<70" > "$MESO_STATE/build-constraints.txt"
+  "$MESO_VENV/bin/pip" install -q --build-constraint "$MESO_STATE/build-constraints.txt" \
+    -r "$ODOO_SRC/requirements.txt" -r "$MESO_ROOT/requirements.txt"
+  "$MESO_VENV/bin/pip" install -q --no-deps --no-build-isolation -e "$ODOO_SRC" 2>/dev/null \
+    || "$MESO_VENV/bin/pip" install -q --no-deps -e "$ODOO_SRC"
+  touch "$MESO_VENV/.complete"
+fi
+# The editable install records the Odoo tree it came from; follow a moved ODOO_SRC.
+if ! "$MESO_VENV/bin/python" -c "import odoo, sys; sys.exit(not odoo.__file__.startswith('$ODOO_SRC/'))" 2>/dev/null; then
+  "$MESO_VENV/bin/pip" install -q --no-deps -e "$ODOO_SRC"
+fi
+
+# --- Odoo configuration --------------------------------------------------------
+MESO_CONF=$MESO_STATE/odoo.conf
+cat > "$MESO_CONF" <<CONF
+[options]
+addons_path = $ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$MESO_ROOT
+data_dir = $MESO_STATE/filestore
+db_host = $MESO_DB_HOST
+db_port = $MESO_DB_PORT
+db_user = $MESO_DB_USER
+db_password = $MESO_DB_PASSWORD
+admin_passwd = admin
+http_interface = 127.0.0.1
+CONF
+
+export MESO_ROOT MESO_STATE MESO_VENV MESO_CONF ODOO_SRC
