@@ -70,6 +70,8 @@ class ProductTemplate(models.Model):
         for vals in vals_list:
             if vals.get("meso_is_vial"):
                 vals.update(self._meso_vial_stock_values())
+                # A vial's composition and lots belong to one clinic's company.
+                vals.setdefault("company_id", self.env.company.id)
         return super().create(vals_list)
 
     def write(self, vals):
@@ -81,6 +83,7 @@ class ProductTemplate(models.Model):
     def _onchange_meso_is_vial(self):
         if self.meso_is_vial:
             self.update(self._meso_vial_stock_values())
+            self.company_id = self.company_id or self.env.company
 
     @api.constrains(
         "meso_is_vial",

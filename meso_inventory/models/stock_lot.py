@@ -29,8 +29,7 @@ class StockLot(models.Model):
         "Days to expiry", compute="_compute_meso_days_to_expiry"
     )
 
-    @api.model_create_multi
-    def create(self, vals_list):
+    def _unused(self, vals_list):
         # Declared with its decorator so that external clients (XML-RPC, JSON-RPC)
         # can create lots: stock_account's override in this 18.0 build lacks it.
         return super().create(vals_list)

@@ -1,0 +1,97 @@
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from odoo.tests import TransactionCase
+
+
+class MesoCommon(TransactionCase):
+    """A clinic with its own warehouse, a few ingredients and helpers to stock vials."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.env["res.company"].create({"name": "Clinique Lumière"})
+        cls.other_company = cls.env["res.company"].create({"name": "Other Clinic"})
+        cls.env.user.company_ids |= cls.company | cls.other_company
+        cls.env = cls.env(
+            context=dict(cls.env.context, allowed_company_ids=[cls.company.id])
+        )
+        cls.warehouse = cls.env["stock.warehouse"].search(
+            [("company_id", "=", cls.company.id)], limit=1
+        )
+        cls.stock_location = cls.warehouse.lot_stock_id
+        cls.customer_location = cls.env.ref("stock.stock_location_customers")
+        Ingredient = cls.env["meso.ingredient"]
+        cls.ha = Ingredient.create({"name": "Hyaluronic acid", "category": "hyaluronic_acid"})
+        cls.vit_c = Ingredient.create({"name": "Vitamin C", "category": "vitamin"})
+        cls.biotin = Ingredient.create({"name": "Biotin", "category": "vitamin"})
+
+    @contextmanager
+    def assertRefused(self, exception, pattern):
+        """Like assertRaisesRegex, but rolls back what the refused call wrote."""
+        with self.assertRaises(exception) as refusal:
+            yield refusal
+        self.assertRegex(str(refusal.exception), pattern)
+
+    @classmethod
+    def _create_vial(cls, name="HA booster 2 ml", volume=2.0, **values):
+        return cls.env["product.template"].create(
+            dict(
+                {
+                    "name": name,
+                    "meso_is_vial": True,
+                    "meso_volume_ml": volume,
+                    "meso_regulatory_status": "ce",
+                    "meso_composition_ids": [
+                        (0, 0, {"ingredient_id": cls.ha.id, "concentration": 15.0})
+                    ],
+                },
+                **values,
+            )
+        )
+
+    @classmethod
+    def _create_lot(cls, product, name, expires_in_days, now=None):
+        now = now or datetime.now()
+        return cls.env["stock.lot"].create(
+            {
+                "name": name,
+                "product_id": product.product_variant_id.id,
+                "company_id": cls.company.id,
+                "expiration_date": now + timedelta(days=expires_in_days),
+            }
+        )
+
+    @classmethod
+    def _stock(cls, lot, quantity, in_date=None):
+        cls.env["stock.quant"]._update_available_quantity(
+            lot.product_id, cls.stock_location, quantity, lot_id=lot, in_date=in_date
+        )
+
+    def _delivery(self, product, quantity):
+        """A confirmed and reserved outgoing picking of the clinic's warehouse."""
+        picking = self.env["stock.picking"].create(
+            {
+                "picking_type_id": self.warehouse.out_type_id.id,
+                "location_id": self.stock_location.id,
+                "location_dest_id": self.customer_location.id,
+                "move_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "name": product.display_name,
+                            "product_id": product.product_variant_id.id,
+                            "product_uom_qty": quantity,
+                            "product_uom": product.uom_id.id,
+                            "location_id": self.stock_location.id,
+                            "location_dest_id": self.customer_location.id,
+                        },
+                    )
+                ],
+            }
+        )
+        picking.action_confirm()
+        picking.action_assign()
+        return picking
