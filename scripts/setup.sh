@@ -52,11 +52,13 @@ export MESO_DB_USER=${MESO_DB_USER:-odoo}
 export MESO_DB_PASSWORD=${MESO_DB_PASSWORD:-odoo}
 if is_root; then
   pg_version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
-  if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$pg_version main$"; then
+  cluster_status=$(pg_lsclusters -h | awk -v v="$pg_version" '$1 == v && $2 == "main" {print $4}')
+  if [ -z "$cluster_status" ]; then
     say "Creating PostgreSQL $pg_version cluster"
     pg_createcluster "$pg_version" main >/dev/null
+    cluster_status=down
   fi
-  if ! pg_lsclusters -h | awk '$1=="'"$pg_version"'" && $2=="main" {print $4}' | grep -q online; then
+  if [ "$cluster_status" != online ]; then
     say "Starting PostgreSQL $pg_version"
     pg_ctlcluster "$pg_version" main start
   fi
@@ -64,7 +66,8 @@ if is_root; then
     pg_isready -q -h "$MESO_DB_HOST" -p "$MESO_DB_PORT" && break
     sleep 1
   done
-  if ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_roles WHERE rolname='$MESO_DB_USER'" | grep -q 1; then
+  role=$(runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_roles WHERE rolname='$MESO_DB_USER'")
+  if [ "$role" != 1 ]; then
     say "Creating PostgreSQL role $MESO_DB_USER"
     runuser -u postgres -- psql -q -c "CREATE ROLE \"$MESO_DB_USER\" LOGIN CREATEDB PASSWORD '$MESO_DB_PASSWORD'"
   fi
@@ -86,7 +89,7 @@ if [ ! -f "$MESO_VENV/.complete" ]; then
   # cbor2 5.4.2's sdist needs pkg_resources in its build environment.
   echo "setuptools<70" > "$MESO_STATE/build-constraints.txt"
   "$MESO_VENV/bin/pip" install -q --build-constraint "$MESO_STATE/build-constraints.txt" \
-    -r "$ODOO_SRC/requirements.txt" -r "$MESO_ROOT/requirements.txt"
+    -r "$ODOO_SRC/requirements.txt" -r "$MESO_ROOT/requirements.txt" 2> >(grep -v "is ignored" >&2)
   "$MESO_VENV/bin/pip" install -q --no-deps --no-build-isolation -e "$ODOO_SRC" 2>/dev/null \
     || "$MESO_VENV/bin/pip" install -q --no-deps -e "$ODOO_SRC"
   touch "$MESO_VENV/.complete"
