@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 CONCENTRATION_UNITS = [
@@ -58,7 +58,7 @@ class MesoCompositionLine(models.Model):
         for line in self:
             if line.concentration <= 0:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The concentration of %(ingredient)s in %(product)s must be greater "
                         "than zero.",
                         ingredient=line.ingredient_id.display_name,
@@ -80,7 +80,7 @@ class MesoCompositionLine(models.Model):
         if groups:
             product, ingredient, _count = groups[0]
             raise ValidationError(
-                _(
+                self.env._(
                     "%(ingredient)s is listed twice in the composition of %(product)s: "
                     "keep one line per ingredient.",
                     ingredient=ingredient.display_name,

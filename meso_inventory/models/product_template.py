@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 APPROVED_FOR_INJECTION = ("ce", "fda")
@@ -98,7 +98,7 @@ class ProductTemplate(models.Model):
         for template in self.filtered("meso_is_vial"):
             if template.meso_volume_ml <= 0:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Set the volume in ml of the vial %(product)s: it must be greater "
                         "than zero.",
                         product=template.display_name,
@@ -106,19 +106,17 @@ class ProductTemplate(models.Model):
                 )
             if template.meso_multi_dose and template.meso_in_use_hours <= 0:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(product)s is multi-dose: set how many hours it stays usable "
                         "once opened.",
                         product=template.display_name,
                     )
                 )
             if not (
-                template.is_storable
-                and template.tracking == "lot"
-                and template.use_expiration_date
+                template.is_storable and template.tracking == "lot" and template.use_expiration_date
             ):
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(product)s is a mesotherapy vial: it must be tracked in stock "
                         "by lot, with expiration dates.",
                         product=template.display_name,

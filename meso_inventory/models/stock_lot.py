@@ -25,11 +25,10 @@ class StockLot(models.Model):
         store=True,
         help="Refreshed daily and whenever the expiration date changes.",
     )
-    meso_days_to_expiry = fields.Integer(
-        "Days to expiry", compute="_compute_meso_days_to_expiry"
-    )
+    meso_days_to_expiry = fields.Integer("Days to expiry", compute="_compute_meso_days_to_expiry")
 
-    def _unused(self, vals_list):
+    @api.model_create_multi
+    def create(self, vals_list):
         # Declared with its decorator so that external clients (XML-RPC, JSON-RPC)
         # can create lots: stock_account's override in this 18.0 build lacks it.
         return super().create(vals_list)

@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 CONSUMING_USAGES = ("customer", "production")
@@ -15,16 +15,18 @@ class StockMoveLine(models.Model):
         """An expired vial may be quarantined, scrapped or returned, never consumed."""
         now = fields.Datetime.now()
         expired = self.filtered(
-            lambda ml: ml.product_id.meso_is_vial
-            and ml.lot_id.expiration_date
-            and ml.lot_id.expiration_date <= now
-            and ml.location_dest_id.usage in CONSUMING_USAGES
-            and ml.location_id.usage == "internal"
+            lambda ml: (
+                ml.product_id.meso_is_vial
+                and ml.lot_id.expiration_date
+                and ml.lot_id.expiration_date <= now
+                and ml.location_dest_id.usage in CONSUMING_USAGES
+                and ml.location_id.usage == "internal"
+            )
         )
         if expired:
             ml = expired[0]
             raise UserError(
-                _(
+                self.env._(
                     "Lot %(lot)s of %(product)s expired on %(date)s and cannot be used. "
                     "Pick another lot, and quarantine or scrap the expired one.",
                     lot=ml.lot_id.name,

@@ -14,9 +14,7 @@ class MesoCommon(TransactionCase):
         cls.company = cls.env["res.company"].create({"name": "Clinique Lumière"})
         cls.other_company = cls.env["res.company"].create({"name": "Other Clinic"})
         cls.env.user.company_ids |= cls.company | cls.other_company
-        cls.env = cls.env(
-            context=dict(cls.env.context, allowed_company_ids=[cls.company.id])
-        )
+        cls.env = cls.env(context=dict(cls.env.context, allowed_company_ids=[cls.company.id]))
         cls.warehouse = cls.env["stock.warehouse"].search(
             [("company_id", "=", cls.company.id)], limit=1
         )

@@ -110,10 +110,38 @@ class TestCatalogue(MesoCommon):
         vial = self._create_vial(
             volume=5.0,
             meso_composition_ids=[
-                (0, 0, {"ingredient_id": self.ha.id, "concentration": 1.5, "concentration_unit": "percent"}),
-                (0, 0, {"ingredient_id": self.vit_c.id, "concentration": 200.0, "concentration_unit": "mg_ml"}),
-                (0, 0, {"ingredient_id": self.biotin.id, "concentration": 250.0, "concentration_unit": "ug_ml"}),
-                (0, 0, {"ingredient_id": iu.id, "concentration": 300.0, "concentration_unit": "iu_ml"}),
+                (
+                    0,
+                    0,
+                    {
+                        "ingredient_id": self.ha.id,
+                        "concentration": 1.5,
+                        "concentration_unit": "percent",
+                    },
+                ),
+                (
+                    0,
+                    0,
+                    {
+                        "ingredient_id": self.vit_c.id,
+                        "concentration": 200.0,
+                        "concentration_unit": "mg_ml",
+                    },
+                ),
+                (
+                    0,
+                    0,
+                    {
+                        "ingredient_id": self.biotin.id,
+                        "concentration": 250.0,
+                        "concentration_unit": "ug_ml",
+                    },
+                ),
+                (
+                    0,
+                    0,
+                    {"ingredient_id": iu.id, "concentration": 300.0, "concentration_unit": "iu_ml"},
+                ),
             ],
         )
         amounts = {
@@ -138,8 +166,11 @@ class TestCatalogue(MesoCommon):
         self.assertFalse(approved["other"].meso_injection_approved)
         self.assertFalse(approved["none"].meso_injection_approved)
         flagged = self.env["product.template"].search(
-            [("meso_is_vial", "=", True), ("meso_injection_approved", "=", False),
-             ("id", "in", [v.id for v in approved.values()])]
+            [
+                ("meso_is_vial", "=", True),
+                ("meso_injection_approved", "=", False),
+                ("id", "in", [v.id for v in approved.values()]),
+            ]
         )
         self.assertEqual(flagged, approved["other"] | approved["none"])
 

@@ -29,9 +29,13 @@ class TestLotExpiry(MesoCommon):
         self.assertEqual(lots[10].meso_days_to_expiry, 10)
         self.assertEqual(lots[-3].meso_days_to_expiry, -3)
         undated = self.env["stock.lot"].create(
-            {"name": "NODATE", "product_id": self.env["product.product"].create({
-                "name": "Gauze", "is_storable": True, "tracking": "lot"}).id,
-             "company_id": self.company.id}
+            {
+                "name": "NODATE",
+                "product_id": self.env["product.product"]
+                .create({"name": "Gauze", "is_storable": True, "tracking": "lot"})
+                .id,
+                "company_id": self.company.id,
+            }
         )
         self.assertEqual(undated.meso_expiry_bucket, "none")
 
@@ -95,14 +99,18 @@ class TestLotExpiry(MesoCommon):
         self._stock(expired, 3)
         picking = self._delivery(self.vial, 1)
         picking.move_ids.move_line_ids = [
-            (0, 0, {
-                "product_id": self.product.id,
-                "lot_id": expired.id,
-                "quantity": 1,
-                "location_id": self.stock_location.id,
-                "location_dest_id": self.customer_location.id,
-                "picking_id": picking.id,
-            })
+            (
+                0,
+                0,
+                {
+                    "product_id": self.product.id,
+                    "lot_id": expired.id,
+                    "quantity": 1,
+                    "location_id": self.stock_location.id,
+                    "location_dest_id": self.customer_location.id,
+                    "picking_id": picking.id,
+                },
+            )
         ]
         picking.move_ids.picked = True
         with self.assertRefused(UserError, "EXPIRED .* expired on 2026-03-01"):
@@ -113,13 +121,15 @@ class TestLotExpiry(MesoCommon):
     def test_expired_lot_can_still_be_scrapped(self):
         expired = self._create_lot(self.vial, "EXPIRED", -1, now=NOW)
         self._stock(expired, 3)
-        scrap = self.env["stock.scrap"].create({
-            "product_id": self.product.id,
-            "lot_id": expired.id,
-            "scrap_qty": 3,
-            "location_id": self.stock_location.id,
-            "company_id": self.company.id,
-        })
+        scrap = self.env["stock.scrap"].create(
+            {
+                "product_id": self.product.id,
+                "lot_id": expired.id,
+                "scrap_qty": 3,
+                "location_id": self.stock_location.id,
+                "company_id": self.company.id,
+            }
+        )
         scrap.action_validate()
         self.assertEqual(scrap.state, "done")
         self.assertEqual(expired.product_qty, 0)
