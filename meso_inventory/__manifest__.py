@@ -1,8 +1,8 @@
 {
     "name": "Mesotherapy Inventory",
-    "summary": "Vials, active ingredients, lots and expiry for aesthetic clinics "
-    "that offer mesotherapy",
-    "version": "18.0.1.0.0",
+    "summary": "Vials, lots and expiry, patients, formulations and treatment sessions "
+    "consuming stock lot by lot, for aesthetic clinics that offer mesotherapy",
+    "version": "18.0.1.1.0",
     "category": "Inventory/Inventory",
     "website": "https://github.com/meso-inventory/meso_inventory",
     "author": "meso_inventory contributors",
@@ -12,9 +12,15 @@
     "data": [
         "security/meso_inventory_security.xml",
         "security/ir.model.access.csv",
+        "data/stock_data.xml",
         "data/ir_cron_data.xml",
         "views/meso_ingredient_views.xml",
         "views/product_template_views.xml",
+        "views/meso_patient_views.xml",
+        "views/meso_formulation_views.xml",
+        "views/meso_treatment_session_views.xml",
+        "views/meso_opened_vial_views.xml",
+        "views/meso_treatment_consumption_views.xml",
         "views/stock_lot_views.xml",
         "views/menus.xml",
     ],

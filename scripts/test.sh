@@ -22,10 +22,14 @@ if grep -E " (ERROR|CRITICAL) |demo data failed" "$log" >&2; then
   die "Installing meso_inventory in $DB logged errors (full log: $log)."
 fi
 
+# The tests' own HTTP server must not collide with a running "make run".
+TEST_CONF=$MESO_STATE/odoo-test.conf
+sed "s/^http_interface.*/&\nhttp_port = ${MESO_TEST_HTTP_PORT:-8169}/" "$MESO_CONF" > "$TEST_CONF"
+
 cd "$MESO_ROOT"
 say "Running the tests"
 set +e
-"$MESO_VENV/bin/pytest" -p no:cacheprovider --odoo-config "$MESO_CONF" --odoo-database "$DB" \
+"$MESO_VENV/bin/pytest" -p no:cacheprovider --odoo-config "$TEST_CONF" --odoo-database "$DB" \
   --odoo-http -q "${@:-meso_inventory/tests}"
 rc=$?
 set -e

@@ -53,6 +53,20 @@ class MesoCompositionLine(models.Model):
             line.amount_per_vial = line.concentration * factor * line.product_tmpl_id.meso_volume_ml
             line.amount_unit = unit
 
+    @api.model
+    def _meso_profile(self, product_volumes):
+        """Total of each ingredient in [(product template, ml)]: [(ingredient, amount, unit)]."""
+        totals = {}
+        for template, volume_ml in product_volumes:
+            for line in template.meso_composition_ids:
+                factor, unit = AMOUNT_PER_ML[line.concentration_unit]
+                key = (line.ingredient_id, unit)
+                totals[key] = totals.get(key, 0.0) + line.concentration * factor * volume_ml
+        return sorted(
+            ((ingredient, amount, unit) for (ingredient, unit), amount in totals.items()),
+            key=lambda item: item[0].name,
+        )
+
     @api.constrains("concentration")
     def _check_concentration(self):
         for line in self:

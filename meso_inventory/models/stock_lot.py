@@ -27,11 +27,39 @@ class StockLot(models.Model):
     )
     meso_days_to_expiry = fields.Integer("Days to expiry", compute="_compute_meso_days_to_expiry")
 
+    meso_consumption_ids = fields.One2many("meso.treatment.consumption", "lot_id")
+    meso_session_count = fields.Integer(
+        "Patients treated", compute="_compute_meso_session_count"
+    )
+
     @api.model_create_multi
     def create(self, vals_list):
         # Declared with its decorator so that external clients (XML-RPC, JSON-RPC)
         # can create lots: stock_account's override in this 18.0 build lacks it.
         return super().create(vals_list)
+
+    def _compute_meso_session_count(self):
+        groups = self.env["meso.treatment.consumption"]._read_group(
+            [("lot_id", "in", self.ids), ("session_state", "=", "done")],
+            ["lot_id"],
+            ["session_id:count_distinct"],
+        )
+        counts = {lot.id: count for lot, count in groups}
+        for lot in self:
+            lot.meso_session_count = counts.get(lot.id, 0)
+
+    def action_view_meso_sessions(self):
+        """Recall: every completed session, and so every patient, that received this lot."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "meso_inventory.meso_treatment_session_action"
+        )
+        action.update(
+            name=self.env._("Patients treated with lot %(lot)s", lot=self.name),
+            domain=[("consumption_ids.lot_id", "=", self.id), ("state", "=", "done")],
+            context={"create": False},
+        )
+        return action
 
     @api.model
     def _meso_bucket_of(self, expiration_date, now):

@@ -13,7 +13,8 @@ class StockMoveLine(models.Model):
 
     def _meso_check_no_expired_lot(self):
         """An expired vial may be quarantined, scrapped or returned, never consumed."""
-        now = fields.Datetime.now()
+        # a session recorded after the fact is judged at the date it was given
+        now = self.env.context.get("meso_consumption_date") or fields.Datetime.now()
         expired = self.filtered(
             lambda ml: (
                 ml.product_id.meso_is_vial

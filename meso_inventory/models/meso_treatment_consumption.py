@@ -1,0 +1,32 @@
+from odoo import fields, models
+
+
+class MesoTreatmentConsumption(models.Model):
+    """What one session line took from one lot: the unit of traceability."""
+
+    _name = "meso.treatment.consumption"
+    _description = "Vial consumption per lot"
+    _order = "date desc, id"
+    _check_company_auto = True
+
+    session_line_id = fields.Many2one(
+        "meso.treatment.session.line", required=True, index=True, ondelete="cascade"
+    )
+    session_id = fields.Many2one(
+        related="session_line_id.session_id", store=True, index=True, ondelete="cascade"
+    )
+    patient_id = fields.Many2one(related="session_id.patient_id", store=True, index=True)
+    practitioner_id = fields.Many2one(related="session_id.practitioner_id", store=True)
+    date = fields.Datetime(related="session_id.date", store=True)
+    session_state = fields.Selection(related="session_id.state", store=True, string="Session status")
+    company_id = fields.Many2one(related="session_id.company_id", store=True)
+    product_id = fields.Many2one("product.product", required=True, index=True)
+    lot_id = fields.Many2one("stock.lot", required=True, index=True, ondelete="restrict")
+    opened_vial_id = fields.Many2one("meso.opened.vial", index=True, ondelete="restrict")
+    volume_ml = fields.Float("Injected (ml)", digits=(16, 2))
+    vial_qty = fields.Float(
+        "Vials from stock", digits="Product Unit of Measure", help="Sealed vials taken from stock."
+    )
+    waste_ml = fields.Float(
+        "Waste (ml)", digits=(16, 2), help="Left in a single-use vial and thrown away."
+    )

@@ -1,0 +1,544 @@
+import math
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare, float_is_zero
+
+# ml below which a vial counts as empty (a hundredth of a ml)
+ML_PRECISION = 2
+
+
+class MesoTreatmentSession(models.Model):
+    _name = "meso.treatment.session"
+    _description = "Mesotherapy treatment session"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(default="/", readonly=True, copy=False)
+    patient_id = fields.Many2one(
+        "meso.patient", required=True, index=True, tracking=True, check_company=True
+    )
+    formulation_id = fields.Many2one(
+        "meso.formulation",
+        index=True,
+        tracking=True,
+        check_company=True,
+        domain="[('patient_id', '=', patient_id), ('is_template', '=', False)]",
+    )
+    treatment_area = fields.Selection(related="formulation_id.treatment_area", store=True)
+    practitioner_id = fields.Many2one(
+        "res.users", default=lambda self: self.env.user, tracking=True, index=True
+    )
+    date = fields.Datetime(required=True, default=fields.Datetime.now, tracking=True, index=True)
+    is_maintenance = fields.Boolean("Maintenance session")
+    state = fields.Selection(
+        [("planned", "Planned"), ("done", "Done"), ("cancelled", "Cancelled")],
+        default="planned",
+        required=True,
+        readonly=True,
+        copy=False,
+        tracking=True,
+        index=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    warehouse_id = fields.Many2one(
+        "stock.warehouse",
+        "Clinic",
+        required=True,
+        check_company=True,
+        default=lambda self: self._default_warehouse(),
+        help="The clinic whose stock the vials come from.",
+    )
+    line_ids = fields.One2many("meso.treatment.session.line", "session_id", "Vials", copy=True)
+    consumption_ids = fields.One2many("meso.treatment.consumption", "session_id", "Lots used")
+    lot_ids = fields.Many2many("stock.lot", compute="_compute_lot_ids", string="Lots")
+    picking_id = fields.Many2one("stock.picking", "Consumption", readonly=True, copy=False)
+    return_picking_id = fields.Many2one("stock.picking", "Return", readonly=True, copy=False)
+    move_ids = fields.One2many("stock.move", "meso_session_id", "Stock moves", readonly=True)
+    override_reason = fields.Text(
+        groups="meso_inventory.group_manager",
+        tracking=True,
+        copy=False,
+        help="Why the session goes ahead despite a contraindication; clinic managers only.",
+    )
+    contraindications = fields.Text(compute="_compute_contraindications")
+    notes = fields.Html()
+
+    @api.model
+    def _default_warehouse(self):
+        return self.env["stock.warehouse"].search(
+            [("company_id", "=", self.env.company.id)], limit=1
+        )
+
+    @api.depends("consumption_ids.lot_id")
+    def _compute_lot_ids(self):
+        for session in self:
+            session.lot_ids = session.consumption_ids.lot_id
+
+    @api.depends(
+        "patient_id.allergy_ingredient_ids",
+        "patient_id.is_pregnant",
+        "patient_id.is_breastfeeding",
+        "patient_id.keloid_history",
+        "patient_id.active_skin_infection",
+        "line_ids.product_id",
+    )
+    def _compute_contraindications(self):
+        for session in self:
+            session.contraindications = "\n".join(session._meso_screening_reasons()) or False
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                vals["name"] = self.env["ir.sequence"].next_by_code("meso.treatment.session") or "/"
+        sessions = super().create(vals_list)
+        sessions.filtered(lambda s: s.formulation_id and not s.line_ids)._meso_fill_from_formulation()
+        return sessions
+
+    @api.onchange("formulation_id")
+    def _onchange_formulation_id(self):
+        if self.formulation_id and self.state == "planned":
+            self.line_ids = self._meso_formulation_lines()
+
+    def _meso_formulation_lines(self):
+        return [fields.Command.clear()] + [
+            fields.Command.create(
+                {"sequence": line.sequence, "product_id": line.product_id.id, "volume_ml": line.volume_ml}
+            )
+            for line in self.formulation_id.line_ids
+        ]
+
+    def _meso_fill_from_formulation(self):
+        for session in self:
+            session.line_ids = session._meso_formulation_lines()
+
+    def unlink(self):
+        if any(session.state == "done" for session in self):
+            raise UserError(
+                self.env._("A completed session cannot be deleted: cancel it to return its vials.")
+            )
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Screening
+    # ------------------------------------------------------------------
+    def _meso_screening_reasons(self):
+        """Every reason not to treat this patient with these vials."""
+        self.ensure_one()
+        patient = self.patient_id
+        if not patient:
+            return []
+        reasons = []
+        allergies = patient.allergy_ingredient_ids
+        for product in self.line_ids.product_id:
+            composition = product.meso_composition_ids
+            for ingredient in (composition.ingredient_id & allergies).sorted("name"):
+                reasons.append(
+                    self.env._(
+                        "allergic to %(ingredient)s, contained in %(product)s",
+                        ingredient=ingredient.name,
+                        product=product.display_name,
+                    )
+                )
+            if product.meso_is_vial and not product.meso_injection_approved:
+                reasons.append(
+                    self.env._(
+                        "%(product)s is not approved for injection (neither CE-marked nor "
+                        "FDA-cleared)",
+                        product=product.display_name,
+                    )
+                )
+        reasons += patient._meso_condition_reasons()
+        return reasons
+
+    def _meso_screen(self):
+        self.ensure_one()
+        reasons = self._meso_screening_reasons()
+        if not reasons:
+            return
+        override = self.sudo().override_reason
+        if not override:
+            raise UserError(
+                self.env._(
+                    "Session %(session)s for %(patient)s cannot go ahead:\n- %(reasons)s\n"
+                    "A clinic manager may record an override reason to proceed.",
+                    session=self.name,
+                    patient=self.patient_id.name,
+                    reasons="\n- ".join(reasons),
+                )
+            )
+        self.message_post(
+            body=self.env._(
+                "Contraindications overridden: %(reasons)s. Reason: %(reason)s",
+                reasons="; ".join(reasons),
+                reason=override,
+            )
+        )
+
+    # ------------------------------------------------------------------
+    # Completion
+    # ------------------------------------------------------------------
+    def action_done(self):
+        """Screen, allocate vials lot by lot, post and validate the consumption picking."""
+        for session in self:
+            session._meso_complete()
+        return True
+
+    def _meso_check_completable(self):
+        self.ensure_one()
+        if self.state != "planned":
+            raise UserError(
+                self.env._("Session %(session)s is not planned: it cannot be completed.", session=self.name)
+            )
+        if not self.line_ids:
+            raise UserError(
+                self.env._("Add the vials injected in session %(session)s before completing it.", session=self.name)
+            )
+        if self.date > fields.Datetime.now() + timedelta(hours=1):
+            raise UserError(
+                self.env._(
+                    "Session %(session)s is dated %(date)s, in the future: a session is "
+                    "completed once given. Correct its date.",
+                    session=self.name,
+                    date=fields.Datetime.to_string(self.date),
+                )
+            )
+        for line in self.line_ids:
+            product = line.product_id
+            if not product.meso_is_vial or not product.active:
+                raise UserError(
+                    self.env._(
+                        "%(product)s is not an active mesotherapy vial and cannot be injected.",
+                        product=product.display_name,
+                    )
+                )
+            if float_compare(line.volume_ml, 0.0, precision_digits=ML_PRECISION) <= 0:
+                raise UserError(
+                    self.env._(
+                        "Set the volume injected from %(product)s (more than 0 ml).",
+                        product=product.display_name,
+                    )
+                )
+            lot = line.lot_id
+            if lot and lot.product_id != product:
+                raise UserError(
+                    self.env._(
+                        "Lot %(lot)s is a lot of %(lot_product)s, not of %(product)s.",
+                        lot=lot.name,
+                        lot_product=lot.product_id.display_name,
+                        product=product.display_name,
+                    )
+                )
+            if lot.expiration_date and lot.expiration_date <= self.date:
+                raise UserError(
+                    self.env._(
+                        "Lot %(lot)s of %(product)s expired on %(date)s: pick another lot.",
+                        lot=lot.name,
+                        product=product.display_name,
+                        date=fields.Date.to_string(lot.expiration_date),
+                    )
+                )
+
+    def _meso_complete(self):
+        self.ensure_one()
+        self._meso_check_completable()
+        self._meso_screen()
+        draws, vials_needed = self._meso_draw_open_vials()
+        picking = self._meso_post_picking(vials_needed)
+        self._meso_record_consumption(draws, picking)
+        self.write({"state": "done", "picking_id": picking.id if picking else False})
+        for line in self.line_ids.filtered(lambda ln: not ln.lot_id and len(ln.consumption_ids.lot_id) == 1):
+            line.lot_id = line.consumption_ids.lot_id
+
+    def _meso_draw_open_vials(self):
+        """Draw multi-dose lines from vials already open; return the draws and the
+        sealed vials still needed per line as {line: (vials, ml to draw from them)}."""
+        draws = []
+        vials_needed = {}
+        OpenedVial = self.env["meso.opened.vial"]
+        for line in self.line_ids:
+            template = line.product_id.product_tmpl_id
+            need = line.volume_ml
+            if template.meso_multi_dose:
+                domain = [
+                    ("product_id", "=", line.product_id.id),
+                    ("company_id", "=", self.company_id.id),
+                    ("state", "=", "open"),
+                    ("remaining_ml", ">", 0),
+                    ("opened_at", "<=", self.date),
+                    ("beyond_use_at", ">", self.date),
+                ]
+                if line.lot_id:
+                    domain.append(("lot_id", "=", line.lot_id.id))
+                candidates = OpenedVial.search(domain)
+                if candidates:
+                    # serialise concurrent sessions drawing from the same vial
+                    self.env.cr.execute(
+                        "SELECT id FROM meso_opened_vial WHERE id IN %s FOR UPDATE",
+                        [tuple(candidates.ids)],
+                    )
+                    candidates.invalidate_recordset(["remaining_ml", "state"])
+                for vial in candidates:
+                    if float_is_zero(need, precision_digits=ML_PRECISION):
+                        break
+                    take = min(vial.remaining_ml, need)
+                    remaining = vial.remaining_ml - take
+                    vial.write(
+                        {
+                            "remaining_ml": remaining,
+                            "state": "used_up"
+                            if float_is_zero(remaining, precision_digits=ML_PRECISION)
+                            else "open",
+                        }
+                    )
+                    draws.append((line, vial, take))
+                    need -= take
+            if float_compare(need, 0.0, precision_digits=ML_PRECISION) > 0:
+                vials = math.ceil(round(need / template.meso_volume_ml, 6))
+                vials_needed[line] = (vials, need)
+        return draws, vials_needed
+
+    def _meso_post_picking(self, vials_needed):
+        """One picking of the clinic's treatment consumption type, validated by Odoo."""
+        if not vials_needed:
+            return self.env["stock.picking"]
+        warehouse = self.warehouse_id
+        picking_type = warehouse._meso_consumption_type()
+        destination = picking_type.default_location_dest_id
+        source = warehouse.lot_stock_id
+        picking = self.env["stock.picking"].create(
+            {
+                "picking_type_id": picking_type.id,
+                "location_id": source.id,
+                "location_dest_id": destination.id,
+                "partner_id": self.patient_id.partner_id.id,
+                "origin": self.name,
+                "scheduled_date": self.date,
+                "company_id": self.company_id.id,
+                "meso_session_id": self.id,
+                "move_ids": [
+                    fields.Command.create(
+                        {
+                            "name": line.product_id.display_name,
+                            "product_id": line.product_id.id,
+                            "product_uom": line.product_id.uom_id.id,
+                            "product_uom_qty": vials,
+                            "location_id": source.id,
+                            "location_dest_id": destination.id,
+                            "date": self.date,
+                            "meso_session_id": self.id,
+                            "meso_session_line_id": line.id,
+                            "company_id": self.company_id.id,
+                        }
+                    )
+                    for line, (vials, _ml) in vials_needed.items()
+                ],
+            }
+        )
+        picking.action_confirm()
+        self._meso_reserve(picking.move_ids)
+        shortages = [
+            self.env._(
+                "%(product)s: %(needed)s vial(s) needed, %(available)s usable in %(location)s%(lot)s",
+                product=move.product_id.display_name,
+                needed=move.product_uom_qty,
+                available=move.quantity,
+                location=source.display_name,
+                lot=self.env._(" (lot %(lot)s)", lot=move.meso_session_line_id.lot_id.name)
+                if move.meso_session_line_id.lot_id
+                else "",
+            )
+            for move in picking.move_ids
+            if float_compare(move.quantity, move.product_uom_qty, precision_rounding=move.product_uom.rounding) < 0
+        ]
+        if shortages:
+            raise UserError(
+                self.env._(
+                    "Not enough usable stock to complete session %(session)s (expired and "
+                    "quarantined lots do not count):\n- %(shortages)s",
+                    session=self.name,
+                    shortages="\n- ".join(shortages),
+                )
+            )
+        picking.move_ids.picked = True
+        result = picking.with_context(
+            meso_consumption_date=self.date, skip_backorder=True, skip_expired=True
+        ).button_validate()
+        if result is not True or picking.state != "done":
+            raise UserError(
+                self.env._("The consumption of session %(session)s could not be validated.", session=self.name)
+            )
+        return picking
+
+    @api.model
+    def _meso_reserve(self, moves):
+        """FEFO through Odoo's reservation (product_expiry skips lots expired at the
+        move's date); a lot picked by the practitioner is reserved from that lot only."""
+        chosen = moves.filtered(lambda m: m.meso_session_line_id.lot_id)
+        (moves - chosen)._action_assign()
+        for move in chosen:
+            move._do_unreserve()
+            move._update_reserved_quantity(
+                move.product_uom_qty,
+                move.location_id,
+                lot_id=move.meso_session_line_id.lot_id,
+                strict=False,
+            )
+            move._recompute_state()
+
+    def _meso_record_consumption(self, draws, picking):
+        """Trace every ml to its lot: draws from open vials, then the sealed vials used."""
+        Consumption = self.env["meso.treatment.consumption"]
+        values = [
+            {
+                "session_line_id": line.id,
+                "product_id": line.product_id.id,
+                "lot_id": vial.lot_id.id,
+                "opened_vial_id": vial.id,
+                "volume_ml": take,
+            }
+            for line, vial, take in draws
+        ]
+        for move in picking.move_ids:
+            line = move.meso_session_line_id
+            template = line.product_id.product_tmpl_id
+            need = line.volume_ml - sum(take for ln, _vial, take in draws if ln == line)
+            for move_line in move.move_line_ids.sorted(self._meso_fefo_key):
+                count = int(round(move_line.quantity))
+                if template.meso_multi_dose:
+                    for _index in range(count):
+                        drawn = min(need, template.meso_volume_ml)
+                        need -= drawn
+                        vial = self._meso_open_vial(move_line.lot_id, template.meso_volume_ml - drawn)
+                        values.append(
+                            {
+                                "session_line_id": line.id,
+                                "product_id": line.product_id.id,
+                                "lot_id": move_line.lot_id.id,
+                                "opened_vial_id": vial.id,
+                                "vial_qty": 1,
+                                "volume_ml": drawn,
+                            }
+                        )
+                else:
+                    drawn = min(need, count * template.meso_volume_ml)
+                    need -= drawn
+                    values.append(
+                        {
+                            "session_line_id": line.id,
+                            "product_id": line.product_id.id,
+                            "lot_id": move_line.lot_id.id,
+                            "vial_qty": move_line.quantity,
+                            "volume_ml": drawn,
+                            "waste_ml": count * template.meso_volume_ml - drawn,
+                        }
+                    )
+        Consumption.create(values)
+        self.message_post(
+            body=self.env._(
+                "Completed. Lots used: %(lots)s",
+                lots=", ".join(
+                    f"{c['lot']} ({c['ml']:g} ml)"
+                    for c in self._meso_lot_summary()
+                ),
+            )
+        )
+
+    @staticmethod
+    def _meso_fefo_key(move_line):
+        return (move_line.lot_id.expiration_date or fields.Datetime.now(), move_line.id)
+
+    def _meso_open_vial(self, lot, remaining_ml):
+        """A multi-dose vial opened in this session, usable until its beyond-use time."""
+        template = lot.product_id.product_tmpl_id
+        beyond_use = self.date + timedelta(hours=template.meso_in_use_hours)
+        if lot.expiration_date:
+            beyond_use = min(beyond_use, lot.expiration_date)
+        empty = float_is_zero(remaining_ml, precision_digits=ML_PRECISION)
+        return self.env["meso.opened.vial"].create(
+            {
+                "lot_id": lot.id,
+                "company_id": self.company_id.id,
+                "session_id": self.id,
+                "opened_at": self.date,
+                "beyond_use_at": beyond_use,
+                "remaining_ml": 0.0 if empty else remaining_ml,
+                "state": "used_up" if empty else "open",
+            }
+        )
+
+    def _meso_lot_summary(self):
+        summary = {}
+        for consumption in self.consumption_ids:
+            entry = summary.setdefault(consumption.lot_id, {"lot": consumption.lot_id.name, "ml": 0.0})
+            entry["ml"] += consumption.volume_ml
+        return list(summary.values())
+
+    # ------------------------------------------------------------------
+    # Cancellation
+    # ------------------------------------------------------------------
+    def action_cancel(self):
+        """Cancel; a completed session returns its vials to the lots they came from."""
+        for session in self:
+            if session.state == "done":
+                session._meso_return_stock()
+            session.state = "cancelled"
+        return True
+
+    def _meso_return_stock(self):
+        self.ensure_one()
+        opened_here = self.env["meso.opened.vial"].search([("session_id", "=", self.id)])
+        later_draws = opened_here.consumption_ids.filtered(lambda c: c.session_id != self and c.session_state == "done")
+        if later_draws:
+            raise UserError(
+                self.env._(
+                    "A vial opened in %(session)s was used since in %(others)s: cancel those "
+                    "sessions first.",
+                    session=self.name,
+                    others=", ".join(later_draws.session_id.mapped("name")),
+                )
+            )
+        for consumption in self.consumption_ids.filtered(lambda c: c.opened_vial_id and c.opened_vial_id not in opened_here):
+            vial = consumption.opened_vial_id
+            vial.write({"remaining_ml": vial.remaining_ml + consumption.volume_ml, "state": "open"})
+        opened_here.write({"state": "cancelled", "remaining_ml": 0.0})
+        if self.picking_id:
+            self.return_picking_id = self._meso_return_picking()
+        self.message_post(body=self.env._("Cancelled: the vials went back to their lots."))
+
+    def _meso_return_picking(self):
+        picking = self.picking_id
+        wizard = (
+            self.env["stock.return.picking"]
+            .with_context(active_id=picking.id, active_ids=picking.ids, active_model="stock.picking")
+            .create({"picking_id": picking.id})
+        )
+        for return_line in wizard.product_return_moves:
+            return_line.quantity = return_line.move_id.quantity
+        returned = wizard._create_return()
+        for move in returned.move_ids:
+            origin = move.origin_returned_move_id
+            move.move_line_ids.unlink()
+            move.move_line_ids = [
+                fields.Command.create(
+                    {
+                        "product_id": move.product_id.id,
+                        "product_uom_id": move.product_uom.id,
+                        "lot_id": origin_line.lot_id.id,
+                        "quantity": origin_line.quantity,
+                        "location_id": move.location_id.id,
+                        "location_dest_id": move.location_dest_id.id,
+                        "picking_id": returned.id,
+                    }
+                )
+                for origin_line in origin.move_line_ids
+            ]
+            move.meso_session_id = self.id
+        returned.move_ids.picked = True
+        returned.with_context(skip_backorder=True).button_validate()
+        return returned

@@ -1,0 +1,42 @@
+from odoo import api, fields, models
+
+
+class MesoTreatmentSessionLine(models.Model):
+    _name = "meso.treatment.session.line"
+    _description = "Vial injected in a session"
+    _order = "session_id, sequence, id"
+    _check_company_auto = True
+
+    sequence = fields.Integer(default=10)
+    session_id = fields.Many2one(
+        "meso.treatment.session", required=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(related="session_id.company_id", store=True)
+    state = fields.Selection(related="session_id.state")
+    product_id = fields.Many2one(
+        "product.product",
+        "Vial",
+        required=True,
+        check_company=True,
+        domain="[('meso_is_vial', '=', True)]",
+    )
+    volume_ml = fields.Float("Volume (ml)", required=True, digits=(16, 2))
+    lot_id = fields.Many2one(
+        "stock.lot",
+        "Lot",
+        check_company=True,
+        domain="[('product_id', '=', product_id)]",
+        help="Leave empty to take vials first-expired, first-out; once done, the lot used.",
+    )
+    consumption_ids = fields.One2many("meso.treatment.consumption", "session_line_id")
+    lot_ids = fields.Many2many("stock.lot", compute="_compute_consumed", string="Lots used")
+    vial_qty = fields.Float("Vials from stock", compute="_compute_consumed")
+    waste_ml = fields.Float("Waste (ml)", compute="_compute_consumed")
+
+    @api.depends("consumption_ids")
+    def _compute_consumed(self):
+        for line in self:
+            consumptions = line.consumption_ids
+            line.lot_ids = consumptions.lot_id
+            line.vial_qty = sum(consumptions.mapped("vial_qty"))
+            line.waste_ml = sum(consumptions.mapped("waste_ml"))

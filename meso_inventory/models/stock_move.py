@@ -1,0 +1,12 @@
+from odoo import fields, models
+
+
+class StockMove(models.Model):
+    _inherit = "stock.move"
+
+    meso_session_id = fields.Many2one(
+        "meso.treatment.session", "Treatment session", index="btree_not_null", copy=False
+    )
+    meso_session_line_id = fields.Many2one(
+        "meso.treatment.session.line", index="btree_not_null", copy=False
+    )
