@@ -38,7 +38,8 @@ class MesoFormulation(models.Model):
 
     name = fields.Char(required=True, tracking=True)
     is_template = fields.Boolean(
-        "Protocol template", help="A clinic protocol that can be copied into patients' formulations."
+        "Protocol template",
+        help="A clinic protocol that can be copied into patients' formulations.",
     )
     template_id = fields.Many2one(
         "meso.formulation",
@@ -63,7 +64,9 @@ class MesoFormulation(models.Model):
     )
     session_count = fields.Integer("Initial sessions", default=4, tracking=True)
     interval_days = fields.Integer("Interval (days)", default=10, tracking=True)
-    maintenance_interval_days = fields.Integer("Maintenance every (days)", default=75, tracking=True)
+    maintenance_interval_days = fields.Integer(
+        "Maintenance every (days)", default=75, tracking=True
+    )
     course_start_date = fields.Datetime("Course starts", default=fields.Datetime.now)
     session_ids = fields.One2many("meso.treatment.session", "formulation_id", "Sessions")
     planned_session_count = fields.Integer(compute="_compute_session_stats")
@@ -150,7 +153,11 @@ class MesoFormulation(models.Model):
             "line_ids": [fields.Command.clear()]
             + [
                 fields.Command.create(
-                    {"sequence": line.sequence, "product_id": line.product_id.id, "volume_ml": line.volume_ml}
+                    {
+                        "sequence": line.sequence,
+                        "product_id": line.product_id.id,
+                        "volume_ml": line.volume_ml,
+                    }
                 )
                 for line in self.line_ids
             ],
@@ -172,7 +179,12 @@ class MesoFormulation(models.Model):
         """Plan the initial series, then the first maintenance session."""
         self.ensure_one()
         if self.is_template:
-            raise UserError(self.env._("A protocol template has no patient: copy it into a patient's formulation first."))
+            raise UserError(
+                self.env._(
+                    "A protocol template has no patient: copy it into a patient's "
+                    "formulation first."
+                )
+            )
         if not self.line_ids:
             raise UserError(
                 self.env._("Add the vials of %(name)s before planning its course.", name=self.name)
@@ -193,14 +205,16 @@ class MesoFormulation(models.Model):
                 for index, date in enumerate(dates)
             ]
         )
-        self.message_post(
-            body=self.env._(
-                "Course planned: %(count)s sessions every %(interval)s days from %(start)s, "
-                "then maintenance on %(maintenance)s.",
-                count=self.session_count,
-                interval=self.interval_days,
-                start=fields.Date.to_string(dates[0]),
-                maintenance=fields.Date.to_string(dates[-1]),
+        self._message_log(
+            body=escape(
+                self.env._(
+                    "Course planned: %(count)s sessions every %(interval)s days from %(start)s, "
+                    "then maintenance on %(maintenance)s.",
+                    count=self.session_count,
+                    interval=self.interval_days,
+                    start=fields.Date.to_string(dates[0]),
+                    maintenance=fields.Date.to_string(dates[-1]),
+                )
             )
         )
         action = self.env["ir.actions.act_window"]._for_xml_id(

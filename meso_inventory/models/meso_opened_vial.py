@@ -50,7 +50,9 @@ class MesoOpenedVial(models.Model):
         for vial in self:
             if vial.state != "open":
                 raise UserError(
-                    self.env._("Only an open vial can be discarded (%(vial)s is not).", vial=vial.name)
+                    self.env._(
+                        "Only an open vial can be discarded (%(vial)s is not).", vial=vial.name
+                    )
                 )
             vial.write({"state": "discarded", "waste_ml": vial.remaining_ml, "remaining_ml": 0.0})
         return True

@@ -73,9 +73,7 @@ class MesoPatient(models.Model):
             planned = sessions.filtered(lambda s: s.state == "planned").sorted("date")
             patient.next_session_date = planned[:1].date
 
-    @api.depends(
-        "is_pregnant", "is_breastfeeding", "keloid_history", "active_skin_infection"
-    )
+    @api.depends("is_pregnant", "is_breastfeeding", "keloid_history", "active_skin_infection")
     def _compute_contraindication_summary(self):
         for patient in self:
             patient.contraindication_summary = ", ".join(patient._meso_condition_reasons())

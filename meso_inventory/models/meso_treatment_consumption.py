@@ -18,7 +18,9 @@ class MesoTreatmentConsumption(models.Model):
     patient_id = fields.Many2one(related="session_id.patient_id", store=True, index=True)
     practitioner_id = fields.Many2one(related="session_id.practitioner_id", store=True)
     date = fields.Datetime(related="session_id.date", store=True)
-    session_state = fields.Selection(related="session_id.state", store=True, string="Session status")
+    session_state = fields.Selection(
+        related="session_id.state", store=True, string="Session status"
+    )
     company_id = fields.Many2one(related="session_id.company_id", store=True)
     product_id = fields.Many2one("product.product", required=True, index=True)
     lot_id = fields.Many2one("stock.lot", required=True, index=True, ondelete="restrict")

@@ -1,6 +1,8 @@
 import math
 from datetime import timedelta
 
+from markupsafe import escape
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
@@ -97,7 +99,9 @@ class MesoTreatmentSession(models.Model):
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].next_by_code("meso.treatment.session") or "/"
         sessions = super().create(vals_list)
-        sessions.filtered(lambda s: s.formulation_id and not s.line_ids)._meso_fill_from_formulation()
+        sessions.filtered(
+            lambda s: s.formulation_id and not s.line_ids
+        )._meso_fill_from_formulation()
         return sessions
 
     @api.onchange("formulation_id")
@@ -108,7 +112,11 @@ class MesoTreatmentSession(models.Model):
     def _meso_formulation_lines(self):
         return [fields.Command.clear()] + [
             fields.Command.create(
-                {"sequence": line.sequence, "product_id": line.product_id.id, "volume_ml": line.volume_ml}
+                {
+                    "sequence": line.sequence,
+                    "product_id": line.product_id.id,
+                    "volume_ml": line.volume_ml,
+                }
             )
             for line in self.formulation_id.line_ids
         ]
@@ -172,11 +180,13 @@ class MesoTreatmentSession(models.Model):
                     reasons="\n- ".join(reasons),
                 )
             )
-        self.message_post(
-            body=self.env._(
-                "Contraindications overridden: %(reasons)s. Reason: %(reason)s",
-                reasons="; ".join(reasons),
-                reason=override,
+        self._message_log(
+            body=escape(
+                self.env._(
+                    "Contraindications overridden: %(reasons)s. Reason: %(reason)s",
+                    reasons="; ".join(reasons),
+                    reason=override,
+                )
             )
         )
 
@@ -193,11 +203,16 @@ class MesoTreatmentSession(models.Model):
         self.ensure_one()
         if self.state != "planned":
             raise UserError(
-                self.env._("Session %(session)s is not planned: it cannot be completed.", session=self.name)
+                self.env._(
+                    "Session %(session)s is not planned: it cannot be completed.", session=self.name
+                )
             )
         if not self.line_ids:
             raise UserError(
-                self.env._("Add the vials injected in session %(session)s before completing it.", session=self.name)
+                self.env._(
+                    "Add the vials injected in session %(session)s before completing it.",
+                    session=self.name,
+                )
             )
         if self.date > fields.Datetime.now() + timedelta(hours=1):
             raise UserError(
@@ -252,7 +267,9 @@ class MesoTreatmentSession(models.Model):
         picking = self._meso_post_picking(vials_needed)
         self._meso_record_consumption(draws, picking)
         self.write({"state": "done", "picking_id": picking.id if picking else False})
-        for line in self.line_ids.filtered(lambda ln: not ln.lot_id and len(ln.consumption_ids.lot_id) == 1):
+        for line in self.line_ids.filtered(
+            lambda ln: not ln.lot_id and len(ln.consumption_ids.lot_id) == 1
+        ):
             line.lot_id = line.consumption_ids.lot_id
 
     def _meso_draw_open_vials(self):
@@ -344,7 +361,8 @@ class MesoTreatmentSession(models.Model):
         self._meso_reserve(picking.move_ids)
         shortages = [
             self.env._(
-                "%(product)s: %(needed)s vial(s) needed, %(available)s usable in %(location)s%(lot)s",
+                "%(product)s: %(needed)s vial(s) needed, %(available)s usable in "
+                "%(location)s%(lot)s",
                 product=move.product_id.display_name,
                 needed=move.product_uom_qty,
                 available=move.quantity,
@@ -354,7 +372,10 @@ class MesoTreatmentSession(models.Model):
                 else "",
             )
             for move in picking.move_ids
-            if float_compare(move.quantity, move.product_uom_qty, precision_rounding=move.product_uom.rounding) < 0
+            if float_compare(
+                move.quantity, move.product_uom_qty, precision_rounding=move.product_uom.rounding
+            )
+            < 0
         ]
         if shortages:
             raise UserError(
@@ -371,7 +392,10 @@ class MesoTreatmentSession(models.Model):
         ).button_validate()
         if result is not True or picking.state != "done":
             raise UserError(
-                self.env._("The consumption of session %(session)s could not be validated.", session=self.name)
+                self.env._(
+                    "The consumption of session %(session)s could not be validated.",
+                    session=self.name,
+                )
             )
         return picking
 
@@ -414,7 +438,9 @@ class MesoTreatmentSession(models.Model):
                     for _index in range(count):
                         drawn = min(need, template.meso_volume_ml)
                         need -= drawn
-                        vial = self._meso_open_vial(move_line.lot_id, template.meso_volume_ml - drawn)
+                        vial = self._meso_open_vial(
+                            move_line.lot_id, template.meso_volume_ml - drawn
+                        )
                         values.append(
                             {
                                 "session_line_id": line.id,
@@ -439,13 +465,14 @@ class MesoTreatmentSession(models.Model):
                         }
                     )
         Consumption.create(values)
-        self.message_post(
-            body=self.env._(
-                "Completed. Lots used: %(lots)s",
-                lots=", ".join(
-                    f"{c['lot']} ({c['ml']:g} ml)"
-                    for c in self._meso_lot_summary()
-                ),
+        self._message_log(
+            body=escape(
+                self.env._(
+                    "Completed. Lots used: %(lots)s",
+                    lots=", ".join(
+                        f"{c['lot']} ({c['ml']:g} ml)" for c in self._meso_lot_summary()
+                    ),
+                )
             )
         )
 
@@ -475,7 +502,9 @@ class MesoTreatmentSession(models.Model):
     def _meso_lot_summary(self):
         summary = {}
         for consumption in self.consumption_ids:
-            entry = summary.setdefault(consumption.lot_id, {"lot": consumption.lot_id.name, "ml": 0.0})
+            entry = summary.setdefault(
+                consumption.lot_id, {"lot": consumption.lot_id.name, "ml": 0.0}
+            )
             entry["ml"] += consumption.volume_ml
         return list(summary.values())
 
@@ -493,7 +522,9 @@ class MesoTreatmentSession(models.Model):
     def _meso_return_stock(self):
         self.ensure_one()
         opened_here = self.env["meso.opened.vial"].search([("session_id", "=", self.id)])
-        later_draws = opened_here.consumption_ids.filtered(lambda c: c.session_id != self and c.session_state == "done")
+        later_draws = opened_here.consumption_ids.filtered(
+            lambda c: c.session_id != self and c.session_state == "done"
+        )
         if later_draws:
             raise UserError(
                 self.env._(
@@ -503,19 +534,23 @@ class MesoTreatmentSession(models.Model):
                     others=", ".join(later_draws.session_id.mapped("name")),
                 )
             )
-        for consumption in self.consumption_ids.filtered(lambda c: c.opened_vial_id and c.opened_vial_id not in opened_here):
+        for consumption in self.consumption_ids.filtered(
+            lambda c: c.opened_vial_id and c.opened_vial_id not in opened_here
+        ):
             vial = consumption.opened_vial_id
             vial.write({"remaining_ml": vial.remaining_ml + consumption.volume_ml, "state": "open"})
         opened_here.write({"state": "cancelled", "remaining_ml": 0.0})
         if self.picking_id:
             self.return_picking_id = self._meso_return_picking()
-        self.message_post(body=self.env._("Cancelled: the vials went back to their lots."))
+        self._message_log(body=escape(self.env._("Cancelled: the vials went back to their lots.")))
 
     def _meso_return_picking(self):
         picking = self.picking_id
         wizard = (
             self.env["stock.return.picking"]
-            .with_context(active_id=picking.id, active_ids=picking.ids, active_model="stock.picking")
+            .with_context(
+                active_id=picking.id, active_ids=picking.ids, active_model="stock.picking"
+            )
             .create({"picking_id": picking.id})
         )
         for return_line in wizard.product_return_moves:

@@ -28,9 +28,7 @@ class StockLot(models.Model):
     meso_days_to_expiry = fields.Integer("Days to expiry", compute="_compute_meso_days_to_expiry")
 
     meso_consumption_ids = fields.One2many("meso.treatment.consumption", "lot_id")
-    meso_session_count = fields.Integer(
-        "Patients treated", compute="_compute_meso_session_count"
-    )
+    meso_session_count = fields.Integer("Patients treated", compute="_compute_meso_session_count")
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -25,6 +25,46 @@ class MesoCommon(TransactionCase):
         cls.vit_c = Ingredient.create({"name": "Vitamin C", "category": "vitamin"})
         cls.biotin = Ingredient.create({"name": "Biotin", "category": "vitamin"})
 
+    @classmethod
+    def _create_patient(cls, name="Claire Martin", **values):
+        return cls.env["meso.patient"].create(dict({"name": name}, **values))
+
+    @classmethod
+    def _create_user(cls, login, group_xmlid):
+        return cls.env["res.users"].create(
+            {
+                "name": login.title(),
+                "login": login,
+                "company_id": cls.company.id,
+                "company_ids": [(6, 0, cls.company.ids)],
+                "groups_id": [(6, 0, [cls.env.ref(group_xmlid).id])],
+            }
+        )
+
+    def _session(self, patient, lines, **values):
+        """A planned session; lines are (vial template, ml) or (vial template, ml, lot)."""
+        return self.env["meso.treatment.session"].create(
+            dict(
+                {
+                    "patient_id": patient.id,
+                    "warehouse_id": self.warehouse.id,
+                    "line_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "product_id": line[0].product_variant_id.id,
+                                "volume_ml": line[1],
+                                "lot_id": line[2].id if len(line) > 2 else False,
+                            },
+                        )
+                        for line in lines
+                    ],
+                },
+                **values,
+            )
+        )
+
     @contextmanager
     def assertRefused(self, exception, pattern):
         """Like assertRaisesRegex, but rolls back what the refused call wrote."""
