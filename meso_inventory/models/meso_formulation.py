@@ -39,6 +39,7 @@ class MesoFormulation(models.Model):
     name = fields.Char(required=True, tracking=True)
     is_template = fields.Boolean(
         "Protocol template",
+        default=False,  # a default makes the patient constraint run on every create
         help="A clinic protocol that can be copied into patients' formulations.",
     )
     template_id = fields.Many2one(
