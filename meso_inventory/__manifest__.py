@@ -13,6 +13,7 @@
         "security/meso_inventory_security.xml",
         "security/ir.model.access.csv",
         "data/stock_data.xml",
+        "data/stock_warehouse_data.xml",
         "data/ir_cron_data.xml",
         "views/meso_ingredient_views.xml",
         "views/product_template_views.xml",
@@ -28,7 +29,7 @@
         "demo/meso_ingredient_demo.xml",
         "demo/product_demo.xml",
         "demo/stock_lot_demo.xml",
+        "demo/meso_treatment_demo.xml",
     ],
-    "post_init_hook": "post_init_hook",
     "application": True,
 }

@@ -177,7 +177,10 @@ class MesoFormulation(models.Model):
         )
 
     def action_plan_course(self):
-        """Plan the initial series, then the first maintenance session."""
+        """Plan what is left of the initial series, then the first maintenance session.
+
+        Sessions already done count towards the series; sessions still planned are
+        replaced, so that the course can be planned again after a change of protocol."""
         self.ensure_one()
         if self.is_template:
             raise UserError(
@@ -191,9 +194,17 @@ class MesoFormulation(models.Model):
                 self.env._("Add the vials of %(name)s before planning its course.", name=self.name)
             )
         self.session_ids.filtered(lambda s: s.state == "planned").unlink()
+        done = self.session_ids.filtered(lambda s: s.state == "done" and not s.is_maintenance)
+        last_done = max(done.mapped("date"), default=None)
         start = self.course_start_date or fields.Datetime.now()
-        dates = [start + timedelta(days=i * self.interval_days) for i in range(self.session_count)]
-        dates.append(dates[-1] + timedelta(days=self.maintenance_interval_days))
+        if last_done and start <= last_done:
+            start = last_done + timedelta(days=self.interval_days)
+        remaining = max(self.session_count - len(done), 0)
+        dates = [start + timedelta(days=i * self.interval_days) for i in range(remaining)]
+        maintenance = (dates[-1] if dates else last_done or start) + timedelta(
+            days=self.maintenance_interval_days
+        )
+        dates.append(maintenance)
         sessions = self.env["meso.treatment.session"].create(
             [
                 {
@@ -201,7 +212,7 @@ class MesoFormulation(models.Model):
                     "formulation_id": self.id,
                     "company_id": self.company_id.id,
                     "date": date,
-                    "is_maintenance": index == self.session_count,
+                    "is_maintenance": index == remaining,
                 }
                 for index, date in enumerate(dates)
             ]
@@ -209,12 +220,12 @@ class MesoFormulation(models.Model):
         self._message_log(
             body=escape(
                 self.env._(
-                    "Course planned: %(count)s sessions every %(interval)s days from %(start)s, "
-                    "then maintenance on %(maintenance)s.",
-                    count=self.session_count,
+                    "Course planned: %(count)s more session(s) every %(interval)s days "
+                    "(%(done)s done), then maintenance on %(maintenance)s.",
+                    count=remaining,
+                    done=len(done),
                     interval=self.interval_days,
-                    start=fields.Date.to_string(dates[0]),
-                    maintenance=fields.Date.to_string(dates[-1]),
+                    maintenance=fields.Date.to_string(maintenance),
                 )
             )
         )

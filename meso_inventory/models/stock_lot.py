@@ -40,7 +40,7 @@ class StockLot(models.Model):
         groups = self.env["meso.treatment.consumption"]._read_group(
             [("lot_id", "in", self.ids), ("session_state", "=", "done")],
             ["lot_id"],
-            ["session_id:count_distinct"],
+            ["patient_id:count_distinct"],
         )
         counts = {lot.id: count for lot, count in groups}
         for lot in self:

@@ -61,8 +61,9 @@ class StockWarehouse(models.Model):
         return self.meso_consumption_type_id
 
     @api.model
-    def _meso_create_missing_consumption_types(self):
-        for warehouse in self.with_context(active_test=False).search(
-            [("meso_consumption_type_id", "=", False)]
-        ):
+    def _meso_setup_clinics(self):
+        """Existing warehouses get what new ones get: FEFO and a consumption type."""
+        warehouses = self.with_context(active_test=False).search([])
+        warehouses._meso_set_fefo()
+        for warehouse in warehouses.filtered(lambda wh: not wh.meso_consumption_type_id):
             warehouse._meso_consumption_type()

@@ -108,6 +108,29 @@ class TestFormulation(MesoCommon):
         self.assertEqual(len(formulation.session_ids), 4)
         self.assertFalse(sessions.exists())
 
+    def test_plan_course_counts_sessions_already_done(self):
+        formulation = self.template.action_use_template(self.patient)
+        lot = self._create_lot(self.booster, "HA-1", 200, now=NOW)
+        self._stock(lot, 10)
+        cocktail_lot = self._create_lot(self.cocktail, "CK-1", 200, now=NOW)
+        self._stock(cocktail_lot, 10)
+        first = self.env["meso.treatment.session"].create(
+            {
+                "patient_id": self.patient.id,
+                "formulation_id": formulation.id,
+                "date": NOW - timedelta(days=14),
+            }
+        )
+        first.action_done()
+        formulation.course_start_date = NOW - timedelta(days=30)  # stale: before the done session
+        formulation.action_plan_course()
+        planned = formulation.session_ids.filtered(lambda s: s.state == "planned").sorted("date")
+        self.assertEqual(
+            planned.mapped("date"),
+            [NOW + timedelta(days=d) for d in (0, 14, 28, 28 + 90)],
+        )
+        self.assertEqual(planned.mapped("is_maintenance"), [False, False, False, True])
+
     def test_protocol_ranges(self):
         formulation = self.template.action_use_template(self.patient)
         for field_name, value in (

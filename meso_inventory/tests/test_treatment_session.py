@@ -300,7 +300,7 @@ class TestTreatmentSession(MesoCommon):
         second = self._session(other, [(self.booster, 2.0)])
         third = self._session(other, [(self.vit_c_amp, 5.0)])
         (first | second | third).action_done()
-        self.assertEqual(self.near.meso_session_count, 2)
+        self.assertEqual(self.near.meso_session_count, 2)  # two patients
         action = self.near.action_view_meso_sessions()
         sessions = self.env["meso.treatment.session"].search(action["domain"])
         self.assertEqual(sessions, first | second)
