@@ -3,7 +3,7 @@
 # then pytest-odoo over the addon's tests. Extra arguments go to pytest, e.g.
 #   scripts/test.sh -k test_fefo
 set -euo pipefail
-MESO_WITH_BROWSER=${MESO_WITH_BROWSER:-0}
+MESO_WITH_BROWSER=${MESO_WITH_BROWSER:-1}
 export MESO_WITH_BROWSER
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
