@@ -23,6 +23,7 @@ class StockLot(models.Model):
         "Expiry",
         compute="_compute_meso_expiry_bucket",
         store=True,
+        group_expand="_group_expand_meso_expiry_bucket",
         help="Refreshed daily and whenever the expiration date changes.",
     )
     meso_days_to_expiry = fields.Integer("Days to expiry", compute="_compute_meso_days_to_expiry")
@@ -58,6 +59,11 @@ class StockLot(models.Model):
             context={"create": False},
         )
         return action
+
+    @api.model
+    def _group_expand_meso_expiry_bucket(self, buckets, domain):
+        """Groups in the order of urgency, not alphabetically."""
+        return [bucket for bucket, _label in EXPIRY_BUCKETS if bucket in buckets]
 
     @api.model
     def _meso_bucket_of(self, expiration_date, now):

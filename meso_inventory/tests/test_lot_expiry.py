@@ -57,6 +57,14 @@ class TestLotExpiry(MesoCommon):
                 )
             )
             self.assertEqual(grouped, {"lt30": 1, "lt90": 1, "expired": 1})
+            groups = self.env["stock.lot"].read_group(
+                [("id", "in", (lot_45 | lot_100 | lot_20).ids)],
+                ["meso_expiry_bucket"],
+                ["meso_expiry_bucket"],
+            )
+            self.assertEqual(
+                [g["meso_expiry_bucket"] for g in groups], ["expired", "lt30", "lt90"]
+            )
 
     def test_changing_expiration_date_moves_bucket(self):
         lot = self._create_lot(self.vial, "L200", 200, now=NOW)
