@@ -7,6 +7,9 @@ MESO_WITH_BROWSER=${MESO_WITH_BROWSER:-1}
 export MESO_WITH_BROWSER
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
+say "Linting (ruff, pylint-odoo)"
+bash "$MESO_ROOT/scripts/lint.sh"
+
 DB=${MESO_TEST_DB:-meso_test}
 say "Creating a fresh test database $DB"
 PGPASSWORD=$MESO_DB_PASSWORD dropdb --if-exists -h "$MESO_DB_HOST" -p "$MESO_DB_PORT" -U "$MESO_DB_USER" "$DB"

@@ -125,12 +125,12 @@ class MesoTreatmentSession(models.Model):
         for session in self:
             session.line_ids = session._meso_formulation_lines()
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_done(self):
         if any(session.state == "done" for session in self):
             raise UserError(
                 self.env._("A completed session cannot be deleted: cancel it to return its vials.")
             )
-        return super().unlink()
 
     # ------------------------------------------------------------------
     # Screening

@@ -23,7 +23,6 @@ class MesoTreatmentSessionLine(models.Model):
     volume_ml = fields.Float("Volume (ml)", required=True, digits=(16, 2))
     lot_id = fields.Many2one(
         "stock.lot",
-        "Lot",
         check_company=True,
         domain="[('product_id', '=', product_id)]",
         help="Leave empty to take vials first-expired, first-out; once done, the lot used.",

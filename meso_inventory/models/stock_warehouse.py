@@ -63,7 +63,8 @@ class StockWarehouse(models.Model):
     @api.model
     def _meso_setup_clinics(self):
         """Existing warehouses get what new ones get: FEFO and a consumption type."""
-        warehouses = self.with_context(active_test=False).search([])
+        # a handful of warehouses, once per install or update
+        warehouses = self.with_context(active_test=False).search([])  # pylint: disable=no-search-all
         warehouses._meso_set_fefo()
         for warehouse in warehouses.filtered(lambda wh: not wh.meso_consumption_type_id):
             warehouse._meso_consumption_type()

@@ -62,9 +62,7 @@ class TestLotExpiry(MesoCommon):
                 ["meso_expiry_bucket"],
                 ["meso_expiry_bucket"],
             )
-            self.assertEqual(
-                [g["meso_expiry_bucket"] for g in groups], ["expired", "lt30", "lt90"]
-            )
+            self.assertEqual([g["meso_expiry_bucket"] for g in groups], ["expired", "lt30", "lt90"])
 
     def test_changing_expiration_date_moves_bucket(self):
         lot = self._create_lot(self.vial, "L200", 200, now=NOW)
