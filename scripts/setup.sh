@@ -85,13 +85,15 @@ if [ ! -f "$MESO_VENV/.complete" ]; then
   say "Building the virtualenv $MESO_VENV (Odoo's requirements and ours)"
   rm -rf "$MESO_VENV"
   "$PYTHON" -m venv "$MESO_VENV"
-  "$MESO_VENV/bin/pip" install -q --upgrade "pip>=25.3"
-  # cbor2 5.4.2's sdist needs pkg_resources in its build environment.
-  echo "setuptools<70" > "$MESO_STATE/build-constraints.txt"
-  "$MESO_VENV/bin/pip" install -q --build-constraint "$MESO_STATE/build-constraints.txt" \
-    -r "$ODOO_SRC/requirements.txt" -r "$MESO_ROOT/requirements.txt" 2> >(grep -v "is ignored" >&2)
-  "$MESO_VENV/bin/pip" install -q --no-deps --no-build-isolation -e "$ODOO_SRC" 2>/dev/null \
-    || "$MESO_VENV/bin/pip" install -q --no-deps -e "$ODOO_SRC"
+  pip_log=$MESO_STATE/pip.log
+  {
+    "$MESO_VENV/bin/pip" install -q --upgrade "pip>=25.3" &&
+    # cbor2 5.4.2's sdist needs pkg_resources in its build environment.
+    echo "setuptools<70" > "$MESO_STATE/build-constraints.txt" &&
+    "$MESO_VENV/bin/pip" install -q --build-constraint "$MESO_STATE/build-constraints.txt" \
+      -r "$ODOO_SRC/requirements.txt" -r "$MESO_ROOT/requirements.txt" &&
+    "$MESO_VENV/bin/pip" install -q --no-deps -e "$ODOO_SRC"
+  } >"$pip_log" 2>&1 || { grep -v "is ignored" "$pip_log" | tail -n 40 >&2; die "Installing the Python requirements failed (full log: $pip_log)."; }
   touch "$MESO_VENV/.complete"
 fi
 # The editable install records the Odoo tree it came from; follow a moved ODOO_SRC.

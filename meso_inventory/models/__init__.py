@@ -2,6 +2,7 @@ from . import meso_ingredient
 from . import meso_composition_line
 from . import product_template
 from . import meso_patient
+from . import meso_vial_line
 from . import meso_formulation
 from . import meso_formulation_line
 from . import meso_opened_vial

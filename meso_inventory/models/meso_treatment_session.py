@@ -232,13 +232,6 @@ class MesoTreatmentSession(models.Model):
                         product=product.display_name,
                     )
                 )
-            if float_compare(line.volume_ml, 0.0, precision_digits=ML_PRECISION) <= 0:
-                raise UserError(
-                    self.env._(
-                        "Set the volume injected from %(product)s (more than 0 ml).",
-                        product=product.display_name,
-                    )
-                )
             lot = line.lot_id
             if lot and lot.product_id != product:
                 raise UserError(

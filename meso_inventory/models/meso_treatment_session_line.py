@@ -3,24 +3,15 @@ from odoo import api, fields, models
 
 class MesoTreatmentSessionLine(models.Model):
     _name = "meso.treatment.session.line"
+    _inherit = ["meso.vial.line"]
     _description = "Vial injected in a session"
     _order = "session_id, sequence, id"
-    _check_company_auto = True
 
-    sequence = fields.Integer(default=10)
     session_id = fields.Many2one(
         "meso.treatment.session", required=True, index=True, ondelete="cascade"
     )
     company_id = fields.Many2one(related="session_id.company_id", store=True)
     state = fields.Selection(related="session_id.state")
-    product_id = fields.Many2one(
-        "product.product",
-        "Vial",
-        required=True,
-        check_company=True,
-        domain="[('meso_is_vial', '=', True)]",
-    )
-    volume_ml = fields.Float("Volume (ml)", required=True, digits=(16, 2))
     lot_id = fields.Many2one(
         "stock.lot",
         check_company=True,

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from .common import MesoCommon
@@ -236,6 +236,22 @@ class TestTreatmentSession(MesoCommon):
         wrong = self._session(self.patient, [(self.booster, 2.0, self.vit_c_lot)])
         with self.assertRefused(UserError, "Lot VC-1 is a lot of"):
             wrong.action_done()
+
+    def test_bad_session_lines_refused_at_entry(self):
+        count = self.env["meso.treatment.session"].search_count([])
+        for volume in (0.0, -1.0):
+            with self.assertRefused(ValidationError, "volume greater than zero for HA booster"):
+                self._session(self.patient, [(self.booster, volume)])
+        gauze = self.env["product.template"].create({"name": "Gauze"})
+        with self.assertRefused(ValidationError, "Gauze is not a mesotherapy vial"):
+            self._session(self.patient, [(gauze, 1.0)])
+        self.assertEqual(self.env["meso.treatment.session"].search_count([]), count)
+
+    def test_archived_vial_cannot_be_injected(self):
+        session = self._session(self.patient, [(self.booster, 1.0)])
+        self.booster.active = False
+        with self.assertRefused(UserError, "not an active mesotherapy vial"):
+            session.action_done()
 
     def test_session_in_the_future_refused(self):
         session = self._session(self.patient, [(self.booster, 1.0)], date=NOW + timedelta(days=3))
