@@ -14,6 +14,7 @@
         "security/ir.model.access.csv",
         "data/stock_data.xml",
         "data/stock_warehouse_data.xml",
+        "data/mail_activity_type_data.xml",
         "data/ir_cron_data.xml",
         "views/meso_ingredient_views.xml",
         "views/product_template_views.xml",
@@ -23,6 +24,8 @@
         "views/meso_opened_vial_views.xml",
         "views/meso_treatment_consumption_views.xml",
         "views/stock_lot_views.xml",
+        "views/stock_warehouse_orderpoint_views.xml",
+        "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
     "demo": [

@@ -14,3 +14,6 @@ from . import stock_move
 from . import stock_move_line
 from . import stock_picking
 from . import stock_warehouse
+from . import stock_warehouse_orderpoint
+from . import res_company
+from . import res_config_settings

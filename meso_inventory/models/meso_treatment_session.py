@@ -257,9 +257,13 @@ class MesoTreatmentSession(models.Model):
         self._meso_check_completable()
         self._meso_screen()
         draws, vials_needed = self._meso_draw_open_vials()
+        Orderpoint = self.env["stock.warehouse.orderpoint"]
+        products = self.line_ids.product_id
+        rfq_before = Orderpoint._meso_open_rfq_snapshot(self, products)
         picking = self._meso_post_picking(vials_needed)
         self._meso_record_consumption(draws, picking)
         self.write({"state": "done", "picking_id": picking.id if picking else False})
+        Orderpoint._meso_replenish_after(self, products, rfq_before)
         for line in self.line_ids.filtered(
             lambda ln: not ln.lot_id and len(ln.consumption_ids.lot_id) == 1
         ):

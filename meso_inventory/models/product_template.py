@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import ValidationError
 
 APPROVED_FOR_INJECTION = ("ce", "fda")
@@ -65,18 +65,28 @@ class ProductTemplate(models.Model):
             "use_expiration_date": True,
         }
 
+    @api.model
+    def _meso_buy_route(self):
+        return self.env.ref("purchase_stock.route_warehouse0_buy", raise_if_not_found=False)
+
     @api.model_create_multi
     def create(self, vals_list):
+        buy = self._meso_buy_route()
         for vals in vals_list:
             if vals.get("meso_is_vial"):
                 vals.update(self._meso_vial_stock_values())
                 # A vial's composition and lots belong to one clinic's company.
                 vals.setdefault("company_id", self.env.company.id)
+                if buy and "route_ids" not in vals:
+                    vals["route_ids"] = [Command.link(buy.id)]
         return super().create(vals_list)
 
     def write(self, vals):
         if vals.get("meso_is_vial"):
             vals = dict(vals, **self._meso_vial_stock_values())
+            buy = self._meso_buy_route()
+            if buy and "route_ids" not in vals:
+                vals["route_ids"] = [Command.link(buy.id)]
         return super().write(vals)
 
     @api.onchange("meso_is_vial")
@@ -84,6 +94,7 @@ class ProductTemplate(models.Model):
         if self.meso_is_vial:
             self.update(self._meso_vial_stock_values())
             self.company_id = self.company_id or self.env.company
+            self.route_ids |= self._meso_buy_route() or self.env["stock.route"]
 
     @api.constrains(
         "meso_is_vial",

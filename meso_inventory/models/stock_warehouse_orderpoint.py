@@ -1,0 +1,288 @@
+import math
+from collections import defaultdict
+from datetime import timedelta
+
+from markupsafe import escape
+
+from odoo import api, fields, models
+from odoo.tools import float_compare, float_round
+
+
+class StockWarehouseOrderpoint(models.Model):
+    _inherit = "stock.warehouse.orderpoint"
+
+    meso_is_vial = fields.Boolean(related="product_id.meso_is_vial")
+    meso_auto_threshold = fields.Boolean(
+        "Learn from usage",
+        help="Minimum and maximum are recomputed from the average daily consumption: "
+        "min = daily use × (vendor lead time + safety days), "
+        "max = min + daily use × review period.",
+    )
+    meso_avg_daily_use = fields.Float(
+        "Daily use",
+        digits=(16, 4),
+        readonly=True,
+        help="Average vials consumed per day over the look-back window (updated daily).",
+    )
+    meso_unusable_qty = fields.Float(
+        "Will expire unused",
+        compute="_compute_qty",
+        digits="Product Unit of Measure",
+        help="On hand in lots that expire before they can be used at the current daily use.",
+    )
+    meso_usable_qty = fields.Float(
+        "Usable on hand", compute="_compute_qty", digits="Product Unit of Measure"
+    )
+    meso_days_of_cover = fields.Float("Days of cover", compute="_compute_qty", digits=(16, 1))
+    meso_open_rfq_qty = fields.Float(
+        "Open RFQs", compute="_compute_meso_open_rfq_qty", digits="Product Unit of Measure"
+    )
+
+    # ------------------------------------------------------------------
+    # Usable stock: what expires before it can be used does not count
+    # ------------------------------------------------------------------
+    def _compute_qty(self):
+        res = super()._compute_qty()
+        unusable = self.filtered(lambda op: op.product_id.meso_is_vial)._meso_unusable_quantities()
+        for orderpoint in self:
+            lost = unusable.get(orderpoint.id, 0.0)
+            orderpoint.meso_unusable_qty = lost
+            orderpoint.meso_usable_qty = orderpoint.qty_on_hand - lost
+            orderpoint.qty_forecast -= lost
+            daily = orderpoint.meso_avg_daily_use
+            orderpoint.meso_days_of_cover = orderpoint.meso_usable_qty / daily if daily > 0 else 0.0
+        return res
+
+    def _meso_unusable_quantities(self):
+        """{orderpoint id: quantity} of stock that will expire before its turn comes,
+        consuming lots FEFO at the orderpoint's daily use. One grouped read per location."""
+        result = {}
+        now = fields.Datetime.now()
+        for location in self.location_id:
+            orderpoints = self.filtered(lambda op, location=location: op.location_id == location)
+            groups = self.env["stock.quant"]._read_group(
+                [
+                    ("product_id", "in", orderpoints.product_id.ids),
+                    ("location_id", "child_of", location.id),
+                    ("lot_id", "!=", False),
+                ],
+                ["product_id", "lot_id"],
+                ["quantity:sum"],
+            )
+            lots_by_product = defaultdict(list)
+            for product, lot, quantity in groups:
+                if quantity > 0:
+                    lots_by_product[product].append((lot.expiration_date, quantity))
+            for orderpoint in orderpoints:
+                result[orderpoint.id] = self._meso_expiring_unused(
+                    lots_by_product[orderpoint.product_id], orderpoint.meso_avg_daily_use, now
+                )
+        return result
+
+    @api.model
+    def _meso_expiring_unused(self, lots, daily_use, now):
+        """Quantity of [(expiration date, quantity)] that expires before being used."""
+        unused = 0.0
+        used_before = 0.0
+        for expiry, quantity in sorted(lots, key=lambda lot: lot[0] or fields.Datetime.max):
+            if not expiry:
+                continue
+            if expiry <= now:
+                unused += quantity
+                continue
+            if daily_use <= 0:
+                continue  # no usage yet: nothing to predict
+            days_left = (expiry - now).total_seconds() / 86400
+            usable = min(max(daily_use * days_left - used_before, 0.0), quantity)
+            used_before += usable
+            unused += quantity - usable
+        return unused
+
+    def _get_qty_to_order(self, force_visibility_days=False, qty_in_progress_by_orderpoint=None):
+        qty = super()._get_qty_to_order(
+            force_visibility_days=force_visibility_days,
+            qty_in_progress_by_orderpoint=qty_in_progress_by_orderpoint or {},
+        )
+        if not self.product_id.meso_is_vial:
+            return qty
+        rounding = self.product_uom.rounding
+        below_min = (
+            float_compare(self.qty_forecast, self.product_min_qty, precision_rounding=rounding) < 0
+        )
+        if below_min and self.meso_unusable_qty:
+            # Odoo counts expiring lots as stock; refill what they will not cover
+            qty += self.meso_unusable_qty
+        if float_compare(qty, 0.0, precision_rounding=rounding) <= 0:
+            return qty
+        return self._meso_purchasable_qty(qty)
+
+    def _meso_purchasable_qty(self, qty):
+        """At least the vendor's minimum, in whole purchase units."""
+        product = self.product_id
+        seller = (
+            self.supplier_id
+            or product._select_seller(quantity=qty, uom_id=product.uom_id)
+            or product.seller_ids[:1]
+        )
+        purchase_uom = seller.product_uom or product.uom_po_id
+        if seller.min_qty:
+            qty = max(qty, purchase_uom._compute_quantity(seller.min_qty, self.product_uom))
+        unit = purchase_uom._compute_quantity(1.0, self.product_uom)
+        if unit > 1:
+            qty = math.ceil(float_round(qty / unit, precision_digits=6)) * unit
+        return qty
+
+    def _compute_meso_open_rfq_qty(self):
+        groups = self.env["purchase.order.line"]._read_group(
+            [
+                ("orderpoint_id", "in", self.ids),
+                ("order_id.state", "in", ("draft", "sent", "to approve")),
+            ],
+            ["orderpoint_id"],
+            ["product_qty:sum"],
+        )
+        quantities = {orderpoint.id: qty for orderpoint, qty in groups}
+        for orderpoint in self:
+            orderpoint.meso_open_rfq_qty = quantities.get(orderpoint.id, 0.0)
+
+    # ------------------------------------------------------------------
+    # Reorder at once when a session crosses the minimum
+    # ------------------------------------------------------------------
+    @api.model
+    def _meso_rules_for(self, session, products):
+        return self.search(
+            [
+                ("product_id", "in", products.ids),
+                ("warehouse_id", "=", session.warehouse_id.id),
+                ("trigger", "=", "auto"),
+            ]
+        )
+
+    @api.model
+    def _meso_open_rfq_snapshot(self, session, products):
+        """Open RFQ quantity of the session's rules, taken before it consumes."""
+        return {op.id: op.meso_open_rfq_qty for op in self._meso_rules_for(session, products)}
+
+    @api.model
+    def _meso_replenish_after(self, session, products, rfq_before):
+        """Make sure every rule the session took below its minimum is reordered now
+        (Odoo's own trigger on the consumption usually has), then alert purchasing
+        about the RFQs that grew. The nightly scheduler is only the safety net."""
+        orderpoints = self._meso_rules_for(session, products)
+        orderpoints.invalidate_recordset()
+        below = orderpoints.filtered(
+            lambda op: (
+                float_compare(
+                    op.qty_forecast, op.product_min_qty, precision_rounding=op.product_uom.rounding
+                )
+                < 0
+            )
+        )
+        if below:
+            below._procure_orderpoint_confirm(company_id=session.company_id)
+            orderpoints.invalidate_recordset()
+        reordered = orderpoints.filtered(
+            lambda op: (
+                float_compare(
+                    op.meso_open_rfq_qty,
+                    rfq_before.get(op.id, 0.0),
+                    precision_rounding=op.product_uom.rounding,
+                )
+                > 0
+            )
+        )
+        forecasts = {
+            op: op.qty_forecast - (op.meso_open_rfq_qty - rfq_before.get(op.id, 0.0))
+            for op in reordered
+        }
+        reordered._meso_alert_purchasing(session, forecasts)
+        return reordered
+
+    def _meso_alert_purchasing(self, session, forecasts):
+        lines = self.env["purchase.order.line"].search(
+            [("orderpoint_id", "in", self.ids), ("order_id.state", "in", ("draft", "sent"))]
+        )
+        activity_type = self.env.ref("meso_inventory.mail_activity_type_reorder_alert")
+        for order in lines.order_id:
+            order_lines = lines.filtered(lambda line, order=order: line.order_id == order)
+            crossings = [
+                self.env._(
+                    "%(product)s fell to a forecast of %(forecast)s (minimum %(min)s) after "
+                    "session %(session)s: %(qty)s %(uom)s now on this RFQ",
+                    product=line.product_id.display_name,
+                    forecast=forecasts[line.orderpoint_id],
+                    min=line.orderpoint_id.product_min_qty,
+                    session=session.name,
+                    qty=line.product_qty,
+                    uom=line.product_uom.name,
+                )
+                for line in order_lines
+            ]
+            order._message_log(
+                body=escape(self.env._("Reorder alert: ")) + escape("; ".join(crossings))
+            )
+            alerted = order.activity_ids.filtered(
+                lambda a: a.activity_type_id == activity_type
+            ).user_id
+            for user in order.company_id._meso_purchasing_users() - alerted:
+                order.activity_schedule(
+                    activity_type_id=activity_type.id,
+                    user_id=user.id,
+                    note="; ".join(crossings),
+                )
+
+    # ------------------------------------------------------------------
+    # Thresholds learned from usage
+    # ------------------------------------------------------------------
+    def action_meso_learn_thresholds(self):
+        """Recompute daily use, and min/max where learning is on, for these rules."""
+        (self or self.search([("product_id.meso_is_vial", "=", True)]))._meso_learn_thresholds()
+        return True
+
+    @api.model
+    def _cron_meso_learn_thresholds(self):
+        self.search([("product_id.meso_is_vial", "=", True)])._meso_learn_thresholds()
+        return True
+
+    def _meso_learn_thresholds(self):
+        """One grouped read of treatment moves for all the rules of each company."""
+        for company in self.company_id:
+            orderpoints = self.filtered(lambda op, company=company: op.company_id == company)
+            usage = orderpoints._meso_daily_use(company)
+            orderpoints.product_id.seller_ids  # noqa: B018  prefetch the vendors at once
+            for orderpoint in orderpoints:
+                daily = usage.get((orderpoint.product_id.id, orderpoint.warehouse_id.id), 0.0)
+                values = {"meso_avg_daily_use": daily}
+                if orderpoint.meso_auto_threshold:
+                    seller = orderpoint.supplier_id or orderpoint.product_id.seller_ids[:1]
+                    lead = seller.delay or 0
+                    minimum = math.ceil(float_round(daily * (lead + company.meso_safety_days), 6))
+                    values["product_min_qty"] = minimum
+                    values["product_max_qty"] = minimum + math.ceil(
+                        float_round(daily * company.meso_review_days, 6)
+                    )
+                orderpoint.write(values)
+
+    def _meso_daily_use(self, company):
+        """{(product id, warehouse id): average vials a day} over the company's window:
+        sessions' consumption, less what cancelled sessions returned."""
+        window = max(company.meso_usage_window_days, 1)
+        since = fields.Datetime.now() - timedelta(days=window)
+        groups = self.env["stock.move"]._read_group(
+            [
+                ("state", "=", "done"),
+                ("meso_session_id", "!=", False),
+                ("company_id", "=", company.id),
+                ("product_id", "in", self.product_id.ids),
+                ("date", ">=", since),
+            ],
+            ["product_id", "location_id", "location_dest_id"],
+            ["product_qty:sum"],
+        )
+        net = defaultdict(float)
+        for product, source, destination, quantity in groups:
+            if source.usage == "internal":
+                net[product.id, source.warehouse_id.id] += quantity
+            elif destination.usage == "internal":
+                net[product.id, destination.warehouse_id.id] -= quantity
+        return {key: max(quantity, 0.0) / window for key, quantity in net.items()}

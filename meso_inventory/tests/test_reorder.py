@@ -1,0 +1,174 @@
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+
+from odoo.tests import tagged
+
+from .common import MesoCommon
+
+NOW = datetime(2026, 3, 2, 9, 0)
+
+
+@tagged("post_install", "-at_install")
+@freeze_time(NOW)
+class TestReorder(MesoCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.vendor = cls.env["res.partner"].create({"name": "MediDerm Supplies"})
+        cls.vial = cls._create_vial(
+            "Vitamin C 5 ml",
+            volume=5.0,
+            seller_ids=[
+                (0, 0, {"partner_id": cls.vendor.id, "price": 6.5, "delay": 5, "min_qty": 10})
+            ],
+        )
+        cls.product = cls.vial.product_variant_id
+        cls.lot = cls._create_lot(cls.vial, "VC-1", 300, now=NOW)
+        cls._stock(cls.lot, 12)
+        cls.patient = cls._create_patient()
+        cls.buyer = cls._create_user("buyer", "purchase.group_purchase_user")
+        cls.company.meso_purchase_responsible_id = cls.buyer
+        cls.orderpoint = cls.env["stock.warehouse.orderpoint"].create(
+            {
+                "product_id": cls.product.id,
+                "warehouse_id": cls.warehouse.id,
+                "product_min_qty": 10,
+                "product_max_qty": 30,
+            }
+        )
+
+    def _treat(self, vials):
+        session = self._session(self.patient, [(self.vial, 5.0 * vials)])
+        session.action_done()
+        return session
+
+    def _rfqs(self):
+        return self.env["purchase.order"].search(
+            [("partner_id", "=", self.vendor.id), ("state", "=", "draft")]
+        )
+
+    def test_vials_are_bought(self):
+        self.assertIn(self.env.ref("purchase_stock.route_warehouse0_buy"), self.vial.route_ids)
+
+    def test_rule_from_product_warehouse_min_max_only(self):
+        self.assertEqual(self.orderpoint.location_id, self.stock_location)
+        self.assertEqual(self.orderpoint.trigger, "auto")
+        self.assertEqual(self.orderpoint.qty_forecast, 12)
+
+    def test_no_rfq_while_above_minimum(self):
+        self._treat(2)
+        self.assertFalse(self._rfqs())
+
+    def test_rfq_right_after_the_crossing_session(self):
+        session = self._treat(3)
+        rfq = self._rfqs()
+        self.assertEqual(len(rfq), 1)
+        self.assertEqual(rfq.order_line.product_id, self.product)
+        self.assertEqual(rfq.order_line.product_qty, 21)  # refill to max: 30 - 9
+        self.assertEqual(rfq.order_line.price_unit, 6.5)
+        self.assertEqual(rfq.order_line.orderpoint_id, self.orderpoint)
+        activity = rfq.activity_ids
+        self.assertEqual(activity.activity_type_id.name, "Reorder alert")
+        self.assertEqual(activity.user_id, self.buyer)
+        log = rfq.message_ids.filtered(lambda m: "Reorder alert" in (m.body or ""))
+        self.assertTrue(log)
+        self.assertIn(session.name, log.body)
+        self.assertIn("minimum 10", log.body)
+        self.assertEqual(self.orderpoint.meso_open_rfq_qty, 21)
+
+    def test_next_consumption_tops_up_the_same_rfq(self):
+        self.vial.seller_ids.min_qty = 1
+        self.orderpoint.product_max_qty = 10
+        self._treat(3)  # 9 left: order 1 to get back to 10
+        rfq = self._rfqs()
+        self.assertEqual(rfq.order_line.product_qty, 1)
+        second = self._treat(1)  # 8 left + 1 on order = 9: below the minimum again
+        self.assertEqual(self._rfqs(), rfq)
+        self.assertEqual(len(rfq.order_line), 1)
+        self.assertEqual(rfq.order_line.product_qty, 2)
+        self.assertEqual(len(rfq.activity_ids), 1)
+        logs = rfq.message_ids.filtered(lambda m: "Reorder alert" in (m.body or ""))
+        self.assertEqual(len(logs), 2)
+        self.assertIn(second.name, logs[0].body)
+
+    def test_alert_goes_to_every_purchase_user_without_responsible(self):
+        self.company.meso_purchase_responsible_id = False
+        other_buyer = self._create_user("buyer2", "purchase.group_purchase_user")
+        self._treat(3)
+        users = self._rfqs().activity_ids.user_id
+        self.assertIn(self.buyer, users)
+        self.assertIn(other_buyer, users)
+
+    def test_vendor_minimum_and_purchase_unit_respected(self):
+        self.vial.seller_ids.min_qty = 40
+        self._treat(3)
+        self.assertEqual(self._rfqs().order_line.product_qty, 40)
+
+    def test_purchase_unit_rounds_up_to_whole_boxes(self):
+        box = self.env["uom.uom"].create(
+            {
+                "name": "Box of 10",
+                "category_id": self.env.ref("uom.product_uom_categ_unit").id,
+                "uom_type": "bigger",
+                "factor_inv": 10,
+            }
+        )
+        self.vial.uom_po_id = box
+        self.vial.seller_ids.write({"min_qty": 1, "product_uom": box.id})
+        self._treat(3)
+        line = self._rfqs().order_line
+        self.assertEqual(line.product_uom, box)
+        self.assertEqual(line.product_qty, 3)  # 21 vials -> 3 boxes (30 vials)
+
+    def test_thresholds_learned_from_usage(self):
+        self._stock(self.lot, 100)
+        self.orderpoint.write(
+            {"meso_auto_threshold": True, "product_min_qty": 0, "product_max_qty": 0}
+        )
+        # 18 vials over the last 90 days (one session 100 days ago is outside the window)
+        for days_ago, vials in ((100, 7), (80, 6), (50, 6), (20, 6)):
+            with freeze_time(NOW - timedelta(days=days_ago)):
+                self._treat(vials)
+        self.orderpoint.action_meso_learn_thresholds()
+        self.assertAlmostEqual(self.orderpoint.meso_avg_daily_use, 0.2)
+        # min = ceil(0.2 x (5 lead + 7 safety)) = 3 ; max = 3 + ceil(0.2 x 14) = 6
+        self.assertEqual(self.orderpoint.product_min_qty, 3)
+        self.assertEqual(self.orderpoint.product_max_qty, 6)
+        self.env["stock.warehouse.orderpoint"]._cron_meso_learn_thresholds()
+        self.assertEqual(self.orderpoint.product_min_qty, 3)
+
+    def test_manual_rule_keeps_its_thresholds(self):
+        with freeze_time(NOW - timedelta(days=10)):
+            self._treat(1)
+        self.orderpoint.action_meso_learn_thresholds()
+        self.assertAlmostEqual(self.orderpoint.meso_avg_daily_use, 1 / 90, places=4)
+        self.assertEqual(self.orderpoint.product_min_qty, 10)
+
+    def test_stock_expiring_before_use_is_not_usable(self):
+        self.orderpoint.write(
+            {"meso_avg_daily_use": 1.0, "product_min_qty": 5, "product_max_qty": 40}
+        )
+        soon = self._create_lot(self.vial, "VC-SOON", 5, now=NOW)
+        self._stock(soon, 10)
+        expired = self._create_lot(self.vial, "VC-OLD", -1, now=NOW)
+        self._stock(expired, 4)
+        self.orderpoint.invalidate_recordset()
+        # at 1 vial a day, 5 of the 10 expiring in 5 days will be used; the expired 4 never
+        self.assertEqual(self.orderpoint.qty_on_hand, 26)
+        self.assertEqual(self.orderpoint.meso_unusable_qty, 9)
+        self.assertEqual(self.orderpoint.meso_usable_qty, 17)
+        self.assertEqual(self.orderpoint.qty_forecast, 17)
+        self.assertEqual(self.orderpoint.meso_days_of_cover, 17)
+
+    def test_expiring_stock_triggers_reorder(self):
+        self.orderpoint.write(
+            {"meso_avg_daily_use": 1.0, "product_min_qty": 10, "product_max_qty": 30}
+        )
+        old = self._create_lot(self.vial, "VC-OLD", -1, now=NOW)
+        self._stock(old, 5)  # 17 on hand, but 5 expired: 12 usable
+        self._treat(1)  # 16 on hand, 11 usable: above the minimum
+        self.assertFalse(self._rfqs())
+        self._treat(2)  # 14 on hand, 9 usable: Odoo alone would not reorder yet
+        rfq = self._rfqs()
+        self.assertEqual(rfq.order_line.product_qty, 21)  # back to 30 usable
