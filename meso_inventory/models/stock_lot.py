@@ -1,6 +1,8 @@
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.osv import expression
 
 EXPIRY_BUCKETS = [
@@ -29,6 +31,17 @@ class StockLot(models.Model):
     meso_days_to_expiry = fields.Integer("Days to expiry", compute="_compute_meso_days_to_expiry")
 
     meso_consumption_ids = fields.One2many("meso.treatment.consumption", "lot_id")
+    meso_expiry_alerted = fields.Boolean(
+        "Expiry alert sent",
+        copy=False,
+        help="Clinic managers were told this lot reaches its alert date.",
+    )
+    meso_quarantine_qty = fields.Float(
+        "In quarantine",
+        compute="_compute_meso_quarantine_qty",
+        search="_search_meso_quarantine_qty",
+        digits="Product Unit of Measure",
+    )
     meso_session_count = fields.Integer("Patients treated", compute="_compute_meso_session_count")
 
     @api.model_create_multi
@@ -36,6 +49,95 @@ class StockLot(models.Model):
         # Declared with its decorator so that external clients (XML-RPC, JSON-RPC)
         # can create lots: stock_account's override in this 18.0 build lacks it.
         return super().create(vals_list)
+
+    def _meso_quarantine_quants(self, any_lot=False):
+        """Quants of these lots (or of any lot) waiting in a clinic's quarantine."""
+        locations = (
+            self.env["stock.warehouse"]
+            .with_context(active_test=False)
+            .search([("meso_quarantine_location_id", "!=", False)])
+            .meso_quarantine_location_id
+        )
+        domain = [("location_id", "in", locations.ids), ("quantity", ">", 0)]
+        if not any_lot:
+            domain.append(("lot_id", "in", self.ids))
+        return self.env["stock.quant"].search(domain)
+
+    def _compute_meso_quarantine_qty(self):
+        quantities = defaultdict(float)
+        for quant in self._meso_quarantine_quants():
+            quantities[quant.lot_id.id] += quant.quantity
+        for lot in self:
+            lot.meso_quarantine_qty = quantities[lot.id]
+
+    def _search_meso_quarantine_qty(self, operator, value):
+        if operator not in (">", "!=") or value not in (0, 0.0, False):
+            raise UserError(self.env._("Search lots in quarantine with “In quarantine > 0”."))
+        return [("id", "in", self._meso_quarantine_quants(any_lot=True).lot_id.ids)]
+
+    def action_meso_scrap_quarantine(self):
+        """Scrap what of these lots waits in quarantine."""
+        quants = self._meso_quarantine_quants()
+        if not quants:
+            raise UserError(self.env._("Nothing of these lots is in quarantine."))
+        for quant in quants:
+            scrap = self.env["stock.scrap"].create(
+                {
+                    "product_id": quant.product_id.id,
+                    "lot_id": quant.lot_id.id,
+                    "scrap_qty": quant.quantity,
+                    "product_uom_id": quant.product_id.uom_id.id,
+                    "location_id": quant.location_id.id,
+                    "company_id": quant.company_id.id,
+                    "origin": self.env._("Expired, from quarantine"),
+                }
+            )
+            scrap.action_validate()
+        return True
+
+    @api.model
+    def _cron_meso_expiry(self):
+        """Daily: alert clinic managers of lots at their alert date (once per lot) and
+        quarantine what has expired."""
+        self._meso_alert_expiring()
+        warehouses = self.env["stock.warehouse"].search(
+            [("meso_quarantine_location_id", "!=", False)]
+        )
+        warehouses._meso_quarantine_expired()
+        return True
+
+    @api.model
+    def _meso_alert_expiring(self):
+        lots = (
+            self.env["stock.quant"]
+            .search(
+                [
+                    ("product_id.meso_is_vial", "=", True),
+                    ("lot_id.alert_date", "<=", fields.Datetime.now()),
+                    ("lot_id.meso_expiry_alerted", "=", False),
+                    ("location_id.usage", "=", "internal"),
+                    ("quantity", ">", 0),
+                ]
+            )
+            .lot_id
+        )
+        activity_type = self.env.ref("meso_inventory.mail_activity_type_expiry_alert")
+        for lot in lots:
+            user = (lot.company_id or self.env.company)._meso_expiry_users()[:1]
+            lot.activity_schedule(
+                activity_type_id=activity_type.id,
+                user_id=user.id or self.env.uid,
+                note=self.env._(
+                    "%(qty)s %(uom)s of %(product)s in lot %(lot)s expire on %(date)s.",
+                    qty=lot.product_qty,
+                    uom=lot.product_uom_id.name,
+                    product=lot.product_id.display_name,
+                    lot=lot.name,
+                    date=fields.Date.to_string(lot.expiration_date),
+                ),
+            )
+        lots.meso_expiry_alerted = True
+        return lots
 
     def _compute_meso_session_count(self):
         groups = self.env["meso.treatment.consumption"]._read_group(

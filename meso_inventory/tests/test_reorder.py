@@ -172,3 +172,24 @@ class TestReorder(MesoCommon):
         self._treat(2)  # 14 on hand, 9 usable: Odoo alone would not reorder yet
         rfq = self._rfqs()
         self.assertEqual(rfq.order_line.product_qty, 21)  # back to 30 usable
+
+    def test_daily_digest_lists_vials_below_minimum(self):
+        self.buyer.email = "buyer@clinic.example.com"
+        other = self._create_vial("Peptide 5 ml")
+        self.env["stock.warehouse.orderpoint"].create(
+            {
+                "product_id": other.product_variant_id.id,
+                "warehouse_id": self.warehouse.id,
+                "product_min_qty": 2,
+                "product_max_qty": 4,
+                "trigger": "manual",  # a manual rule waits for someone: not in the digest
+            }
+        )
+        self.orderpoint.product_min_qty = 15  # 12 on hand: below
+        mails = self.env["stock.warehouse.orderpoint"]._cron_meso_reorder_digest()
+        mail = mails.filtered(lambda m: self.company.name in m.subject)
+        self.assertEqual(len(mail), 1)
+        self.assertIn("1 vial(s) below their minimum", mail.subject)
+        self.assertIn("Vitamin C 5 ml", mail.body_html)
+        self.assertNotIn("Peptide", mail.body_html)
+        self.assertEqual(mail.recipient_ids, self.buyer.partner_id)
