@@ -32,6 +32,7 @@
         "demo/meso_ingredient_demo.xml",
         "demo/product_demo.xml",
         "demo/stock_lot_demo.xml",
+        "demo/stock_warehouse_orderpoint_demo.xml",
         "demo/meso_treatment_demo.xml",
     ],
     "application": True,
