@@ -49,3 +49,32 @@ class TestExternalApi(HttpCase):
             ],
         )
         self.assertEqual(len(batch), 2)
+
+    def test_create_reordering_rule_over_xmlrpc(self):
+        vial = self.env["product.template"].create(
+            {"name": "Peptide complex 5 ml", "meso_is_vial": True, "meso_volume_ml": 5.0}
+        )
+        warehouse = self.env["stock.warehouse"].search(
+            [("company_id", "=", vial.company_id.id)], limit=1
+        )
+        db = self.env.cr.dbname
+        uid = self.xmlrpc_common.authenticate(db, "admin", "admin", {})
+        rule_id = self.xmlrpc_object.execute_kw(
+            db,
+            uid,
+            "admin",
+            "stock.warehouse.orderpoint",
+            "create",
+            [
+                {
+                    "product_id": vial.product_variant_id.id,
+                    "warehouse_id": warehouse.id,
+                    "product_min_qty": 5,
+                    "product_max_qty": 15,
+                }
+            ],
+        )
+        rule = self.env["stock.warehouse.orderpoint"].browse(rule_id)
+        self.assertEqual(rule.location_id, warehouse.lot_stock_id)
+        self.assertEqual(rule.trigger, "auto")
+        self.assertEqual(rule.qty_forecast, 0)
