@@ -1,0 +1,1 @@
+from . import meso_audit_xlsx

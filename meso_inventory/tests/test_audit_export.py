@@ -1,0 +1,243 @@
+import base64
+import io
+from datetime import date, datetime, timedelta
+
+from freezegun import freeze_time
+from openpyxl import Workbook, load_workbook
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import MesoCommon
+
+NOW = datetime(2026, 3, 2, 9, 0)
+SHEETS = [
+    "Summary",
+    "Stock by lot",
+    "Expiring",
+    "Consumption",
+    "Reorder status",
+    "Count sheet",
+    "Recall",
+]
+
+
+@tagged("post_install", "-at_install")
+@freeze_time(NOW)
+class TestAuditExport(MesoCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.vial = cls._create_vial("HA booster 2 ml", volume=2.0, standard_price=10.0)
+        cls.product = cls.vial.product_variant_id
+        cls.expired = cls._create_lot(cls.vial, "L0-EXPIRED", -5, now=NOW)
+        cls.near = cls._create_lot(cls.vial, "L1-NEAR", 20, now=NOW)
+        cls.far = cls._create_lot(cls.vial, "L2-FAR", 200, now=NOW)
+        with freeze_time(NOW - timedelta(days=30)):
+            for lot, qty in ((cls.expired, 2), (cls.near, 5), (cls.far, 3)):
+                cls._count(lot, qty)
+        cls.patient = cls._create_patient("Claire Martin")
+        cls.orderpoint = cls.env["stock.warehouse.orderpoint"].create(
+            {
+                "product_id": cls.product.id,
+                "warehouse_id": cls.warehouse.id,
+                "product_min_qty": 1,
+                "product_max_qty": 5,
+            }
+        )
+
+    @classmethod
+    def _count(cls, lot, qty):
+        """Stock that arrives through a real inventory adjustment, hence valued by Odoo."""
+        cls.env["stock.quant"].with_context(inventory_mode=True).create(
+            {
+                "product_id": lot.product_id.id,
+                "location_id": cls.stock_location.id,
+                "lot_id": lot.id,
+                "inventory_quantity": qty,
+            }
+        ).action_apply_inventory()
+
+    def _treat(self):
+        with freeze_time(NOW - timedelta(days=2)):
+            session = self._session(self.patient, [(self.vial, 4.0)])
+            session.action_done()
+        return session
+
+    def _export(self, **options):
+        wizard = self.env["meso.audit.export"].create(
+            dict({"warehouse_id": self.warehouse.id}, **options)
+        )
+        action = wizard.action_export()
+        self.assertEqual(action["type"], "ir.actions.act_url")
+        self.assertTrue(wizard.file_name.endswith(".xlsx"))
+        content = base64.b64decode(wizard.file_data)
+        return (
+            wizard,
+            content,
+            load_workbook(io.BytesIO(content)),
+            load_workbook(io.BytesIO(content), data_only=True),
+        )
+
+    @staticmethod
+    def _rows(sheet):
+        return [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
+
+    def test_every_sheet_is_a_real_table(self):
+        self._treat()
+        _wizard, _content, book, _values = self._export()
+        self.assertEqual(book.sheetnames[: len(SHEETS)], SHEETS)
+        self.assertEqual(book["_meso"].sheet_state, "hidden")
+        for name in SHEETS:
+            sheet = book[name]
+            self.assertEqual(sheet.freeze_panes, "A2", name)
+            self.assertTrue(sheet.auto_filter.ref, name)
+            self.assertTrue(sheet["A1"].font.bold, name)
+        stock = book["Stock by lot"]
+        self.assertEqual(stock["I2"].value, "=G2*H2")
+        self.assertIsInstance(stock["D2"].value, datetime)
+        total = [row for row in stock.iter_rows(values_only=True) if row[0] == "Total"]
+        self.assertTrue(total and total[0][6].startswith("=SUBTOTAL(109,G2:G"))
+        self.assertTrue(stock.conditional_formatting)
+
+    def test_stock_by_lot_expiring_and_summary_values(self):
+        self._treat()
+        _wizard, _content, _book, values = self._export()
+        stock = [row for row in self._rows(values["Stock by lot"]) if row[0] != "Total"]
+        by_lot = {row[2]: row for row in stock}
+        self.assertEqual(set(by_lot), {"L0-EXPIRED", "L1-NEAR", "L2-FAR"})
+        self.assertEqual(by_lot["L1-NEAR"][3].date(), date(2026, 3, 22))
+        self.assertEqual(by_lot["L1-NEAR"][4], 20)
+        self.assertEqual(by_lot["L0-EXPIRED"][4], -5)
+        self.assertEqual([by_lot[lot][6] for lot in ("L0-EXPIRED", "L1-NEAR", "L2-FAR")], [2, 3, 3])
+        self.assertEqual(by_lot["L1-NEAR"][7], 10.0)
+        self.assertEqual(by_lot["L1-NEAR"][8], 30.0)
+        self.assertIn("Hyaluronic acid 15 mg/ml", by_lot["L1-NEAR"][1])
+        expiring = [row[2] for row in self._rows(values["Expiring"]) if row[0] != "Total"]
+        self.assertEqual(expiring, ["L0-EXPIRED", "L1-NEAR"])
+        summary = self._rows(values["Summary"])[0]
+        layers = self.env["stock.valuation.layer"].search([("product_id", "=", self.product.id)])
+        self.assertEqual(
+            summary[:6], ["HA booster 2 ml", None, 8, 16, sum(layers.mapped("value")), 3]
+        )
+        self.assertEqual(summary[6].date(), date(2026, 2, 25))
+        self.assertEqual(summary[7:9], [2, 4])
+
+    def test_consumption_reorder_count_and_recall(self):
+        session = self._treat()
+        _wizard, _content, _book, values = self._export()
+        consumption = [row for row in self._rows(values["Consumption"]) if row[0] != "Total"]
+        self.assertEqual(len(consumption), 1)
+        self.assertEqual(
+            consumption[0][1:],
+            [
+                session.name,
+                "Claire Martin",
+                self.env.user.name,
+                "HA booster 2 ml",
+                "L1-NEAR",
+                4,
+                2,
+                0,
+                20,
+            ],
+        )
+        reorder = self._rows(values["Reorder status"])[0]
+        self.assertEqual(reorder[0], "HA booster 2 ml")
+        self.assertEqual(reorder[2:7], [8, 6, 6, 1, 5])  # the expired 2 are not usable
+        count = {row[2]: row for row in self._rows(values["Count sheet"]) if row[0] != "Total"}
+        self.assertEqual(count["L2-FAR"][3], 3)
+        self.assertIsNone(count["L2-FAR"][4])
+        recall = self._rows(values["Recall"])
+        self.assertEqual(recall[0][:2], ["L1-NEAR", "HA booster 2 ml"])
+        self.assertEqual(recall[0][4:7], [session.name, "Claire Martin", self.env.user.name])
+
+    def test_stock_as_of_a_past_date(self):
+        self._treat()
+        _wizard, _content, _book, values = self._export(as_of=NOW - timedelta(days=3))
+        stock = {row[2]: row[6] for row in self._rows(values["Stock by lot"]) if row[0] != "Total"}
+        self.assertEqual(stock["L1-NEAR"], 5)
+        _wizard, _content, _book, values = self._export(as_of=NOW - timedelta(days=40))
+        self.assertEqual(
+            [row for row in self._rows(values["Stock by lot"]) if row[0] != "Total"], []
+        )
+
+    def test_pseudonyms_are_stable_and_hide_the_name(self):
+        self._treat()
+        _w, content, _book, values = self._export(pseudonymise=True)
+        pseudonym = self._rows(values["Consumption"])[0][2]
+        self.assertRegex(pseudonym, r"^PT-[0-9A-F]{10}$")
+        self.assertNotIn(b"Claire", content)
+        for name in SHEETS:
+            for row in values[name].iter_rows(values_only=True):
+                self.assertNotIn("Claire Martin", row)
+        _w, _content, _book, again = self._export(pseudonymise=True)
+        self.assertEqual(self._rows(again["Consumption"])[0][2], pseudonym)
+        self.assertEqual(self._rows(again["Recall"])[0][5], pseudonym)
+
+    # -- counts back ---------------------------------------------------------
+    def _filled(self, content, counts):
+        book = load_workbook(io.BytesIO(content))
+        sheet = book["Count sheet"]
+        for row in sheet.iter_rows(min_row=2):
+            if row[2].value in counts:
+                row[4].value = counts[row[2].value]
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return base64.b64encode(buffer.getvalue())
+
+    def _qty(self, lot):
+        lot.invalidate_recordset(["product_qty"])
+        return lot.product_qty
+
+    def test_count_sheet_round_trip(self):
+        wizard, content, _book, _values = self._export()
+        wizard.write(
+            {
+                "import_file": self._filled(content, {"L1-NEAR": 4, "L2-FAR": "3"}),
+                "import_reason": "Annual count",
+            }
+        )
+        wizard.action_import_counts()
+        self.assertEqual(
+            (self._qty(self.near), self._qty(self.far), self._qty(self.expired)), (4, 3, 2)
+        )
+        move = self.env["stock.move"].search(
+            [("product_id", "=", self.product.id), ("name", "=", "Annual count")]
+        )
+        self.assertEqual(move.state, "done")
+        self.assertEqual(move.product_qty, 1)
+
+    def test_refused_imports_leave_stock_untouched(self):
+        wizard, content, _book, _values = self._export()
+        before = (self._qty(self.near), self._qty(self.far))
+        other = Workbook()
+        buffer = io.BytesIO()
+        other.save(buffer)
+        book = load_workbook(io.BytesIO(content))
+        book["Count sheet"]["I2"].value = 999999  # a lot that does not exist
+        book["Count sheet"]["E2"].value = 1
+        tampered = io.BytesIO()
+        book.save(tampered)
+        cases = [
+            (base64.b64encode(b"not a spreadsheet"), "not a stock audit export"),
+            (base64.b64encode(buffer.getvalue()), "not a stock audit export"),
+            (
+                self._filled(content, {"L1-NEAR": "three", "L2-FAR": 1}),
+                "Row 3: the count “three” is not a number",
+            ),
+            (self._filled(content, {"L1-NEAR": -1}), "is not a number of vials"),
+            (base64.b64encode(tampered.getvalue()), "Row 2: the lot does not exist"),
+        ]
+        for file_data, message in cases:
+            wizard.import_file = file_data
+            with self.assertRefused(UserError, message):
+                wizard.action_import_counts()
+            self.assertEqual((self._qty(self.near), self._qty(self.far)), before)
+        wizard.import_file = self._filled(content, {})
+        with self.assertRefused(UserError, "No counted quantity"):
+            wizard.action_import_counts()
+
+    def test_bad_options_refused(self):
+        with self.assertRefused(UserError, "ends before it starts"):
+            self._export(period_start=NOW, period_end=NOW - timedelta(days=1))

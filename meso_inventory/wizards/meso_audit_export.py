@@ -1,0 +1,631 @@
+import base64
+import hashlib
+import hmac
+import io
+import tempfile
+from collections import defaultdict
+from datetime import timedelta
+
+from odoo import fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_is_zero
+
+from ..report.meso_audit_xlsx import COUNT_SHEET, META_SHEET, SIGNATURE, AuditWorkbook, Column
+
+MAX_LISTED_ERRORS = 20
+
+SUMMARY = [
+    Column("product", "Product", "text", 42),
+    Column("code", "Reference", "text", 14),
+    Column("qty", "On hand (vials)", "qty", 12, True),
+    Column("ml", "On hand (ml)", "qty", 12, True),
+    Column("value", "Value", "money", 14, True),
+    Column("lots", "Lots", "int", 8, True),
+    Column("nearest_expiry", "Nearest expiry", "date", 14),
+    Column("consumed_vials", "Vials used in period", "qty", 12, True),
+    Column("consumed_ml", "ml injected in period", "qty", 12, True),
+    Column("days_of_cover", "Days of cover", "qty", 10),
+    Column("below_min", "Below minimum", "text", 10),
+]
+STOCK = [
+    Column("product", "Product", "text", 42),
+    Column("profile", "Ingredients", "text", 40),
+    Column("lot", "Lot", "text", 16),
+    Column("expiration", "Expiration date", "date", 14),
+    Column("days", "Days to expiry", "days", 10),
+    Column("location", "Location", "text", 22),
+    Column("qty", "Quantity (vials)", "qty", 12, True),
+    Column("unit_cost", "Unit cost", "money", 12),
+    Column("value", "Value", "formula", 14, True),
+]
+CONSUMPTION = [
+    Column("date", "Date", "datetime", 17),
+    Column("session", "Session", "text", 16),
+    Column("patient", "Patient", "text", 24),
+    Column("practitioner", "Practitioner", "text", 20),
+    Column("product", "Product", "text", 40),
+    Column("lot", "Lot", "text", 16),
+    Column("ml", "ml", "qty", 9, True),
+    Column("vials", "Vials", "qty", 9, True),
+    Column("waste", "Waste (ml)", "qty", 10, True),
+    Column("cost", "Cost", "money", 12, True),
+]
+REORDER = [
+    Column("product", "Product", "text", 42),
+    Column("warehouse", "Clinic", "text", 16),
+    Column("on_hand", "On hand", "qty", 10),
+    Column("usable", "Usable", "qty", 10),
+    Column("forecast", "Forecast", "qty", 10),
+    Column("min", "Min", "qty", 8),
+    Column("max", "Max", "qty", 8),
+    Column("daily", "Daily use", "qty", 10),
+    Column("cover", "Days of cover", "qty", 10),
+    Column("rfq_qty", "On open RFQs", "qty", 10),
+    Column("rfq_refs", "RFQs", "text", 20),
+]
+COUNT = [
+    Column("location", "Location", "text", 22),
+    Column("product", "Product", "text", 42),
+    Column("lot", "Lot", "text", 16),
+    Column("expected", "Expected", "qty", 10, True),
+    Column("counted", "Counted", "qty", 10),
+    Column("variance", "Variance", "formula", 10),
+    Column("location_id", "location_id", "int", 4, hidden=True),
+    Column("product_id", "product_id", "int", 4, hidden=True),
+    Column("lot_id", "lot_id", "int", 4, hidden=True),
+]
+RECALL = [
+    Column("lot", "Lot", "text", 16),
+    Column("product", "Product", "text", 40),
+    Column("expiration", "Expiration date", "date", 14),
+    Column("date", "Session date", "datetime", 17),
+    Column("session", "Session", "text", 16),
+    Column("patient", "Patient", "text", 24),
+    Column("practitioner", "Practitioner", "text", 20),
+    Column("ml", "ml", "qty", 9, True),
+]
+
+
+class MesoAuditExport(models.TransientModel):
+    _name = "meso.audit.export"
+    _description = "Stock audit export"
+    _check_company_auto = True
+
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    warehouse_id = fields.Many2one(
+        "stock.warehouse",
+        "Clinic",
+        required=True,
+        check_company=True,
+        default=lambda self: self.env["stock.warehouse"].search(
+            [("company_id", "=", self.env.company.id)], limit=1
+        ),
+    )
+    as_of = fields.Datetime("Stock as of", required=True, default=fields.Datetime.now)
+    horizon_days = fields.Integer("Expiring within (days)", required=True, default=90)
+    period_start = fields.Datetime(
+        "Consumption from",
+        required=True,
+        default=lambda self: fields.Datetime.now() - timedelta(days=90),
+    )
+    period_end = fields.Datetime("Consumption to", required=True, default=fields.Datetime.now)
+    pseudonymise = fields.Boolean(
+        "Pseudonymise patients",
+        help="Replace patient names by a stable code, for auditors outside the clinic.",
+    )
+    file_data = fields.Binary("Workbook", readonly=True, attachment=False)
+    file_name = fields.Char(readonly=True)
+    import_file = fields.Binary("Filled-in count sheet", attachment=False)
+    import_file_name = fields.Char()
+    import_reason = fields.Char("Reason", default=lambda self: self.env._("Stock audit count"))
+
+    # ------------------------------------------------------------------
+    # Export
+    # ------------------------------------------------------------------
+    def action_export(self):
+        self.ensure_one()
+        self._check_options()
+        data = self._meso_collect()
+        with tempfile.TemporaryFile() as fileobj:
+            book = AuditWorkbook(fileobj, horizon_days=self.horizon_days)
+            book.sheet("Summary", SUMMARY, data["summary"])
+            book.sheet("Stock by lot", STOCK, data["stock"], expiry_key="days")
+            book.sheet("Expiring", STOCK, data["expiring"], expiry_key="days")
+            book.sheet("Consumption", CONSUMPTION, data["consumption"])
+            book.sheet("Reorder status", REORDER, data["reorder"])
+            book.sheet(COUNT_SHEET, COUNT, data["count"])
+            book.sheet("Recall", RECALL, data["recall"])
+            book.meta(
+                {
+                    "company_id": self.company_id.id,
+                    "warehouse_id": self.warehouse_id.id,
+                    "database": self.env.cr.dbname,
+                    "exported_at": fields.Datetime.to_string(fields.Datetime.now()),
+                }
+            )
+            book.close()
+            fileobj.seek(0)
+            content = fileobj.read()
+        stamp = fields.Datetime.to_string(self.as_of)[:10]
+        self.write(
+            {
+                "file_data": base64.b64encode(content),
+                "file_name": f"stock-audit-{self.warehouse_id.code}-{stamp}.xlsx",
+            }
+        )
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{self._name}/{self.id}/file_data/{self.file_name}?download=true",
+            "target": "self",
+        }
+
+    def _check_options(self):
+        if self.horizon_days < 0:
+            raise UserError(self.env._("The expiry horizon must be zero or more days."))
+        if self.period_start > self.period_end:
+            raise UserError(self.env._("The consumption period ends before it starts."))
+
+    def _meso_collect(self):
+        """Every row of the workbook, read with a handful of grouped queries."""
+        stock = self._meso_stock_rows()
+        consumption = self._meso_consumption_rows()
+        reorder, orderpoints = self._meso_reorder_rows()
+        horizon = fields.Date.to_date(self.as_of) + timedelta(days=self.horizon_days)
+        expiring = sorted(
+            (row for row in stock if row["expiration"] and row["expiration"] <= horizon),
+            key=lambda row: (row["expiration"], row["product"], row["lot"]),
+        )
+        return {
+            "summary": self._meso_summary_rows(stock, consumption, orderpoints),
+            "stock": stock,
+            "expiring": expiring,
+            "consumption": consumption,
+            "reorder": reorder,
+            "count": self._meso_count_rows(),
+            "recall": self._meso_recall_rows(consumption),
+        }
+
+    def _meso_locations_domain(self, field="location_id"):
+        return [
+            (field, "child_of", self.warehouse_id.view_location_id.id),
+            (f"{field}.usage", "=", "internal"),
+        ]
+
+    def _meso_stock_rows(self):
+        """Quantities by product, lot and location as of the chosen date: today's quants,
+        less what came in since, plus what went out since."""
+        quantities = defaultdict(float)
+        vial = [("product_id.meso_is_vial", "=", True)]
+        for product, lot, location, qty in self.env["stock.quant"]._read_group(
+            vial + self._meso_locations_domain(),
+            ["product_id", "lot_id", "location_id"],
+            ["quantity:sum"],
+        ):
+            quantities[product, lot, location] += qty
+        since = vial + [("state", "=", "done"), ("date", ">", self.as_of)]
+        MoveLine = self.env["stock.move.line"]
+        for product, lot, location, qty in MoveLine._read_group(
+            since + self._meso_locations_domain("location_dest_id"),
+            ["product_id", "lot_id", "location_dest_id"],
+            ["quantity_product_uom:sum"],
+        ):
+            quantities[product, lot, location] -= qty
+        for product, lot, location, qty in MoveLine._read_group(
+            since + self._meso_locations_domain("location_id"),
+            ["product_id", "lot_id", "location_id"],
+            ["quantity_product_uom:sum"],
+        ):
+            quantities[product, lot, location] += qty
+        products = self.env["product.product"].concat(*{key[0] for key in quantities})
+        unit_costs = self._meso_unit_costs(products)
+        today = fields.Date.to_date(self.as_of)
+        rows = []
+        for (product, lot, location), qty in quantities.items():
+            if abs(qty) < 1e-9:
+                continue
+            expiration = fields.Date.to_date(lot.expiration_date) if lot.expiration_date else None
+            cost = unit_costs.get(product.id, 0.0)
+            rows.append(
+                {
+                    "product": product.display_name,
+                    "product_id": product.id,
+                    "volume": product.meso_volume_ml,
+                    "profile": ", ".join(
+                        f"{line.ingredient_id.name} {line.concentration:g} "
+                        f"{dict(line._fields['concentration_unit'].selection)[line.concentration_unit]}"
+                        for line in product.meso_composition_ids
+                    ),
+                    "lot": lot.name or "",
+                    "lot_id": lot.id,
+                    "expiration": expiration,
+                    "days": (expiration - today).days if expiration else None,
+                    "location": location.display_name,
+                    "qty": qty,
+                    "unit_cost": cost,
+                    "value": ("={col_qty}{row}*{col_unit_cost}{row}", qty * cost),
+                }
+            )
+        rows.sort(
+            key=lambda row: (
+                row["product"],
+                row["expiration"] or today.max,
+                row["lot"],
+                row["location"],
+            )
+        )
+        return rows
+
+    def _meso_unit_costs(self, products):
+        """Average unit cost of each product at the date, from Odoo's valuation layers."""
+        costs = {}
+        for product, value, qty in self.env["stock.valuation.layer"]._read_group(
+            [
+                ("product_id", "in", products.ids),
+                ("company_id", "=", self.company_id.id),
+                ("create_date", "<=", self.as_of),
+            ],
+            ["product_id"],
+            ["value:sum", "quantity:sum"],
+        ):
+            if qty:
+                costs[product.id] = value / qty
+        for product in products:
+            costs.setdefault(product.id, product.with_company(self.company_id).standard_price)
+        return costs
+
+    def _meso_patient_label(self, patient):
+        if not self.pseudonymise:
+            return patient.name
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret", "")
+        digest = hmac.new(secret.encode(), f"meso.patient:{patient.id}".encode(), hashlib.sha256)
+        return f"PT-{digest.hexdigest()[:10].upper()}"
+
+    def _meso_consumption_rows(self):
+        consumptions = self.env["meso.treatment.consumption"].search(
+            [
+                ("session_state", "=", "done"),
+                ("company_id", "=", self.company_id.id),
+                ("session_id.warehouse_id", "=", self.warehouse_id.id),
+                ("date", ">=", self.period_start),
+                ("date", "<=", self.period_end),
+            ],
+            order="date, session_id, id",
+        )
+        unit_costs = self._meso_move_unit_costs(consumptions.session_line_id)
+        labels = {patient: self._meso_patient_label(patient) for patient in consumptions.patient_id}
+        return [
+            {
+                "date": fields.Datetime.context_timestamp(self, c.date).replace(tzinfo=None),
+                "session": c.session_id.name,
+                "patient": labels[c.patient_id],
+                "practitioner": c.practitioner_id.name or "",
+                "product": c.product_id.display_name,
+                "product_id": c.product_id.id,
+                "lot": c.lot_id.name,
+                "lot_id": c.lot_id.id,
+                "expiration": fields.Date.to_date(c.lot_id.expiration_date)
+                if c.lot_id.expiration_date
+                else None,
+                "ml": c.volume_ml,
+                "vials": c.vial_qty,
+                "waste": c.waste_ml,
+                "cost": c.vial_qty * unit_costs.get(c.session_line_id.id, 0.0),
+            }
+            for c in consumptions
+        ]
+
+    def _meso_move_unit_costs(self, session_lines):
+        """{session line id: unit cost} from the valuation of the consumption moves."""
+        moves = self.env["stock.move"].search(
+            [
+                ("meso_session_line_id", "in", session_lines.ids),
+                ("location_dest_id.usage", "!=", "internal"),
+            ]
+        )
+        layers = {
+            move.id: (value, qty)
+            for move, value, qty in self.env["stock.valuation.layer"]._read_group(
+                [("stock_move_id", "in", moves.ids)],
+                ["stock_move_id"],
+                ["value:sum", "quantity:sum"],
+            )
+        }
+        costs = {}
+        for move in moves:
+            value, qty = layers.get(move.id, (0.0, 0.0))
+            costs[move.meso_session_line_id.id] = (
+                abs(value / qty)
+                if qty
+                else move.product_id.with_company(self.company_id).standard_price
+            )
+        return costs
+
+    def _meso_reorder_rows(self):
+        orderpoints = self.env["stock.warehouse.orderpoint"].search(
+            [("warehouse_id", "=", self.warehouse_id.id), ("product_id.meso_is_vial", "=", True)]
+        )
+        references = defaultdict(set)
+        for line in self.env["purchase.order.line"].search_read(
+            [
+                ("orderpoint_id", "in", orderpoints.ids),
+                ("order_id.state", "in", ("draft", "sent", "to approve")),
+            ],
+            ["orderpoint_id", "order_id"],
+        ):
+            references[line["orderpoint_id"][0]].add(line["order_id"][1])
+        rows = [
+            {
+                "product": op.product_id.display_name,
+                "warehouse": op.warehouse_id.name,
+                "on_hand": op.qty_on_hand,
+                "usable": op.meso_usable_qty,
+                "forecast": op.qty_forecast,
+                "min": op.product_min_qty,
+                "max": op.product_max_qty,
+                "daily": op.meso_avg_daily_use,
+                "cover": op.meso_days_of_cover,
+                "rfq_qty": op.meso_open_rfq_qty,
+                "rfq_refs": ", ".join(sorted(references[op.id])),
+            }
+            for op in orderpoints.sorted(lambda op: op.product_id.display_name)
+        ]
+        return rows, orderpoints
+
+    def _meso_summary_rows(self, stock, consumption, orderpoints):
+        summary = {}
+        for row in stock:
+            entry = summary.setdefault(
+                row["product_id"],
+                {
+                    "product": row["product"],
+                    "qty": 0.0,
+                    "ml": 0.0,
+                    "value": 0.0,
+                    "lots": set(),
+                    "nearest_expiry": None,
+                    "consumed_vials": 0.0,
+                    "consumed_ml": 0.0,
+                },
+            )
+            entry["qty"] += row["qty"]
+            entry["ml"] += row["qty"] * row["volume"]
+            entry["value"] += row["value"][1]
+            if row["qty"] > 0 and row["lot_id"]:
+                entry["lots"].add(row["lot_id"])
+            if row["expiration"] and row["qty"] > 0:
+                nearest = entry["nearest_expiry"]
+                entry["nearest_expiry"] = (
+                    min(nearest, row["expiration"]) if nearest else row["expiration"]
+                )
+        for row in consumption:
+            entry = summary.setdefault(
+                row["product_id"],
+                {
+                    "product": row["product"],
+                    "qty": 0.0,
+                    "ml": 0.0,
+                    "value": 0.0,
+                    "lots": set(),
+                    "nearest_expiry": None,
+                    "consumed_vials": 0.0,
+                    "consumed_ml": 0.0,
+                },
+            )
+            entry["consumed_vials"] += row["vials"]
+            entry["consumed_ml"] += row["ml"]
+        by_product = {op.product_id.id: op for op in orderpoints}
+        products = self.env["product.product"].browse(list(summary))
+        rows = []
+        for product in products:
+            entry = summary[product.id]
+            orderpoint = by_product.get(product.id)
+            entry.update(
+                code=product.default_code or "",
+                lots=len(entry["lots"]),
+                days_of_cover=orderpoint.meso_days_of_cover if orderpoint else None,
+                below_min=(
+                    (
+                        self.env._("yes")
+                        if orderpoint.qty_forecast < orderpoint.product_min_qty
+                        else self.env._("no")
+                    )
+                    if orderpoint
+                    else ""
+                ),
+            )
+            rows.append(entry)
+        return sorted(rows, key=lambda row: row["product"])
+
+    def _meso_count_rows(self):
+        quants = self.env["stock.quant"].search(
+            [("product_id.meso_is_vial", "=", True), ("quantity", "!=", 0)]
+            + self._meso_locations_domain(),
+        )
+        rows = [
+            {
+                "location": quant.location_id.display_name,
+                "product": quant.product_id.display_name,
+                "lot": quant.lot_id.name or "",
+                "expected": quant.quantity,
+                "counted": None,
+                "variance": (
+                    '=IF({col_counted}{row}="","",{col_counted}{row}-{col_expected}{row})',
+                    "",
+                ),
+                "location_id": quant.location_id.id,
+                "product_id": quant.product_id.id,
+                "lot_id": quant.lot_id.id or None,
+            }
+            for quant in quants
+        ]
+        return sorted(rows, key=lambda row: (row["location"], row["product"], row["lot"]))
+
+    def _meso_recall_rows(self, consumption):
+        rows = [
+            {
+                key: row[key]
+                for key in (
+                    "lot",
+                    "product",
+                    "expiration",
+                    "date",
+                    "session",
+                    "patient",
+                    "practitioner",
+                    "ml",
+                )
+            }
+            for row in consumption
+        ]
+        return sorted(rows, key=lambda row: (row["lot"], row["date"], row["session"]))
+
+    # ------------------------------------------------------------------
+    # Import of the filled-in count sheet
+    # ------------------------------------------------------------------
+    def action_import_counts(self):
+        """Apply the counted quantities as one inventory adjustment, or nothing at all."""
+        self.ensure_one()
+        if not self.import_file:
+            raise UserError(self.env._("Choose the filled-in count sheet to import."))
+        counts = self._meso_read_counts(base64.b64decode(self.import_file))
+        if not counts:
+            raise UserError(self.env._("No counted quantity was filled in: nothing to apply."))
+        Quant = self.env["stock.quant"].with_context(inventory_mode=True)
+        quants = Quant.browse()
+        for (location, product, lot), counted in counts.items():
+            quant = Quant.create(
+                {
+                    "product_id": product.id,
+                    "location_id": location.id,
+                    "lot_id": lot.id,
+                    "inventory_quantity": counted,
+                }
+            )
+            quants |= quant
+        changed = quants.filtered(
+            lambda q: (
+                not float_is_zero(
+                    q.inventory_diff_quantity, precision_rounding=q.product_uom_id.rounding
+                )
+            )
+        )
+        (quants - changed).action_clear_inventory_quantity()
+        if changed:
+            changed.with_context(
+                inventory_name=self.import_reason or self.env._("Stock audit count")
+            )._apply_inventory()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Counts applied"),
+                "message": self.env._(
+                    "%(count)s line(s) counted, %(changed)s adjusted.",
+                    count=len(quants),
+                    changed=len(changed),
+                ),
+                "type": "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def _meso_read_counts(self, content):
+        """{(location, product, lot): counted} from the file, or a UserError listing every
+        row that is not right."""
+        from openpyxl import load_workbook  # noqa: PLC0415  only needed here
+
+        not_ours = self.env._(
+            "This file is not a stock audit export of this database: export a new one."
+        )
+        try:
+            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception as error:
+            raise UserError(not_ours) from error
+        if META_SHEET not in book.sheetnames or COUNT_SHEET not in book.sheetnames:
+            raise UserError(not_ours)
+        meta = {
+            row[0]: row[1] for row in book[META_SHEET].iter_rows(values_only=True) if row and row[0]
+        }
+        if meta.get("signature") != SIGNATURE or meta.get("database") != self.env.cr.dbname:
+            raise UserError(not_ours)
+        rows = list(book[COUNT_SHEET].iter_rows(values_only=True))
+        header = [column.header for column in COUNT]
+        if not rows or list(rows[0][: len(header)]) != header:
+            raise UserError(not_ours)
+        parsed, errors = self._meso_parse_count_rows(rows[1:])
+        counts, more_errors = self._meso_resolve_counts(parsed)
+        errors += more_errors
+        if errors:
+            listed = [message for _row, message in sorted(errors)][:MAX_LISTED_ERRORS]
+            if len(errors) > MAX_LISTED_ERRORS:
+                listed.append(
+                    self.env._("… and %(count)s more.", count=len(errors) - MAX_LISTED_ERRORS)
+                )
+            raise UserError(
+                self.env._(
+                    "Nothing was applied. Correct these rows and import again:\n%(errors)s",
+                    errors="\n".join(listed),
+                )
+            )
+        return counts
+
+    def _meso_parse_count_rows(self, rows):
+        """[(row number, location id, product id, lot id, counted)] and [(row, error)]."""
+        index = {column.key: i for i, column in enumerate(COUNT)}
+        parsed, errors = [], []
+        for number, row in enumerate(rows, start=2):
+            if not row or row[0] == "Total":
+                continue
+            raw = row[index["counted"]] if len(row) > index["counted"] else None
+            if raw in (None, ""):
+                continue
+            try:
+                counted = float(raw.replace(",", ".")) if isinstance(raw, str) else float(raw)
+                if counted < 0:
+                    raise ValueError(raw)
+            except (TypeError, ValueError):
+                errors.append(
+                    (
+                        number,
+                        self.env._(
+                            "Row %(row)s: the count “%(value)s” is not a number of vials.",
+                            row=number,
+                            value=raw,
+                        ),
+                    )
+                )
+                continue
+            ids = [row[index[key]] for key in ("location_id", "product_id", "lot_id")]
+            parsed.append(
+                (number, *(int(i) if isinstance(i, int | float) else None for i in ids), counted)
+            )
+        return parsed, errors
+
+    def _meso_resolve_counts(self, parsed):
+        """{(location, product, lot): counted} for rows that name records of this clinic."""
+        locations = self.env["stock.location"].browse({r[1] for r in parsed if r[1]}).exists()
+        products = self.env["product.product"].browse({r[2] for r in parsed if r[2]}).exists()
+        lots = self.env["stock.lot"].browse({r[3] for r in parsed if r[3]}).exists()
+        clinic = self.warehouse_id.view_location_id
+        counts, errors = {}, []
+        for number, location_id, product_id, lot_id, counted in parsed:
+            location = locations.filtered(lambda loc, i=location_id: loc.id == i)
+            product = products.filtered(lambda p, i=product_id: p.id == i)
+            lot = lots.filtered(lambda lo, i=lot_id: lo.id == i)
+            if not location or location.usage != "internal" or not location._child_of(clinic):
+                error = self.env._(
+                    "Row %(row)s: the location does not exist in this clinic.", row=number
+                )
+            elif not product or not product.meso_is_vial:
+                error = self.env._("Row %(row)s: the product does not exist.", row=number)
+            elif lot_id and (not lot or lot.product_id != product):
+                error = self.env._(
+                    "Row %(row)s: the lot does not exist for this product.", row=number
+                )
+            else:
+                counts[location, product, lot] = counted
+                continue
+            errors.append((number, error))
+        return counts, errors
