@@ -52,7 +52,11 @@ class StockWarehouse(models.Model):
 
     def _get_picking_type_update_values(self):
         values = super()._get_picking_type_update_values()
-        values["meso_consumption_type_id"] = {"default_location_src_id": self.lot_stock_id.id}
+        # Created on first use (or when the module is installed or updated), not with
+        # every warehouse: code that looks up "the" outgoing type of a new warehouse by
+        # its code keeps finding the delivery type alone.
+        if self.meso_consumption_type_id or self.env.context.get("meso_create_consumption_type"):
+            values["meso_consumption_type_id"] = {"default_location_src_id": self.lot_stock_id.id}
         return values
 
     def _get_picking_type_create_values(self, max_sequence):
@@ -76,7 +80,8 @@ class StockWarehouse(models.Model):
         """The clinic's "Treatment consumption" operation type, created when missing."""
         self.ensure_one()
         if not self.meso_consumption_type_id:
-            self.sudo().write(self._create_or_update_sequences_and_picking_types())
+            warehouse = self.sudo().with_context(meso_create_consumption_type=True)
+            warehouse.write(warehouse._create_or_update_sequences_and_picking_types())
         return self.meso_consumption_type_id
 
     def _meso_quarantine_expired(self):

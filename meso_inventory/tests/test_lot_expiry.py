@@ -80,6 +80,16 @@ class TestLotExpiry(MesoCommon):
         self.assertEqual(self.env.ref("stock.warehouse0").lot_stock_id.removal_strategy_id, fefo)
         new_wh = self.env["stock.warehouse"].create({"name": "Annex clinic", "code": "ANX"})
         self.assertEqual(new_wh.lot_stock_id.removal_strategy_id, fefo)
+        # its treatment consumption type comes with its first session, not before:
+        # a new warehouse keeps a single outgoing type until then
+        outgoing = self.env["stock.picking.type"].search(
+            [("code", "=", "outgoing"), ("warehouse_id", "=", new_wh.id)]
+        )
+        self.assertEqual(outgoing, new_wh.out_type_id)
+        consumption = new_wh._meso_consumption_type()
+        self.assertEqual(consumption.name, "Treatment consumption")
+        self.assertEqual(consumption.default_location_src_id, new_wh.lot_stock_id)
+        self.assertTrue(new_wh.meso_quarantine_location_id)
 
     def test_fefo_reserves_soonest_usable_lot(self):
         far = self._create_lot(self.vial, "FAR", 300, now=NOW)
