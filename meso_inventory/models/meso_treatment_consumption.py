@@ -32,3 +32,9 @@ class MesoTreatmentConsumption(models.Model):
     waste_ml = fields.Float(
         "Waste (ml)", digits=(16, 2), help="Left in a single-use vial and thrown away."
     )
+    cost = fields.Float(
+        digits="Product Price",
+        groups="meso_inventory.group_manager",
+        help="Value of the vials taken from stock, as Odoo valued the consumption.",
+    )
+    treatment_area = fields.Selection(related="session_id.treatment_area", store=True)

@@ -428,6 +428,7 @@ class MesoTreatmentSession(models.Model):
         for move in picking.move_ids:
             line = move.meso_session_line_id
             template = line.product_id.product_tmpl_id
+            unit_cost = self._meso_unit_cost(move)
             need = line.volume_ml - sum(take for ln, _vial, take in draws if ln == line)
             for move_line in move.move_line_ids.sorted(self._meso_fefo_key):
                 count = int(round(move_line.quantity))
@@ -446,6 +447,7 @@ class MesoTreatmentSession(models.Model):
                                 "opened_vial_id": vial.id,
                                 "vial_qty": 1,
                                 "volume_ml": drawn,
+                                "cost": unit_cost,
                             }
                         )
                 else:
@@ -459,9 +461,11 @@ class MesoTreatmentSession(models.Model):
                             "vial_qty": move_line.quantity,
                             "volume_ml": drawn,
                             "waste_ml": count * template.meso_volume_ml - drawn,
+                            "cost": move_line.quantity * unit_cost,
                         }
                     )
-        Consumption.create(values)
+        # the cost is the managers' to read; the practitioner's action records it
+        Consumption.sudo().create(values)
         self._message_log(
             body=escape(
                 self.env._(
@@ -472,6 +476,15 @@ class MesoTreatmentSession(models.Model):
                 )
             )
         )
+
+    @staticmethod
+    def _meso_unit_cost(move):
+        """Cost of one vial as Odoo valued the consumption move."""
+        layers = move.sudo().stock_valuation_layer_ids
+        quantity = sum(layers.mapped("quantity"))
+        if quantity:
+            return abs(sum(layers.mapped("value")) / quantity)
+        return move.product_id.sudo().standard_price
 
     @staticmethod
     def _meso_fefo_key(move_line):

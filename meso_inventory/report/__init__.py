@@ -1,1 +1,2 @@
 from . import meso_audit_xlsx
+from . import meso_ingredient_usage_report

@@ -293,7 +293,6 @@ class MesoAuditExport(models.TransientModel):
             ],
             order="date, session_id, id",
         )
-        unit_costs = self._meso_move_unit_costs(consumptions.session_line_id)
         labels = {patient: self._meso_patient_label(patient) for patient in consumptions.patient_id}
         return [
             {
@@ -311,36 +310,10 @@ class MesoAuditExport(models.TransientModel):
                 "ml": c.volume_ml,
                 "vials": c.vial_qty,
                 "waste": c.waste_ml,
-                "cost": c.vial_qty * unit_costs.get(c.session_line_id.id, 0.0),
+                "cost": c.cost,
             }
             for c in consumptions
         ]
-
-    def _meso_move_unit_costs(self, session_lines):
-        """{session line id: unit cost} from the valuation of the consumption moves."""
-        moves = self.env["stock.move"].search(
-            [
-                ("meso_session_line_id", "in", session_lines.ids),
-                ("location_dest_id.usage", "!=", "internal"),
-            ]
-        )
-        layers = {
-            move.id: (value, qty)
-            for move, value, qty in self.env["stock.valuation.layer"]._read_group(
-                [("stock_move_id", "in", moves.ids)],
-                ["stock_move_id"],
-                ["value:sum", "quantity:sum"],
-            )
-        }
-        costs = {}
-        for move in moves:
-            value, qty = layers.get(move.id, (0.0, 0.0))
-            costs[move.meso_session_line_id.id] = (
-                abs(value / qty)
-                if qty
-                else move.product_id.with_company(self.company_id).standard_price
-            )
-        return costs
 
     def _meso_reorder_rows(self):
         orderpoints = self.env["stock.warehouse.orderpoint"].search(

@@ -1,0 +1,71 @@
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from .common import MesoCommon
+
+
+@tagged("post_install", "-at_install")
+class TestReporting(MesoCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.vial = cls._create_vial(
+            "Cocktail 5 ml",
+            volume=5.0,
+            standard_price=12.0,
+            meso_composition_ids=[
+                (
+                    0,
+                    0,
+                    {
+                        "ingredient_id": cls.ha.id,
+                        "concentration": 1.5,
+                        "concentration_unit": "percent",
+                    },
+                ),
+                (
+                    0,
+                    0,
+                    {
+                        "ingredient_id": cls.biotin.id,
+                        "concentration": 250.0,
+                        "concentration_unit": "ug_ml",
+                    },
+                ),
+            ],
+        )
+        lot = cls._create_lot(cls.vial, "CK-1", 200)
+        cls.env["stock.quant"].with_context(inventory_mode=True).create(
+            {
+                "product_id": cls.vial.product_variant_id.id,
+                "location_id": cls.stock_location.id,
+                "lot_id": lot.id,
+                "inventory_quantity": 5,
+            }
+        ).action_apply_inventory()
+        cls.patient = cls._create_patient()
+        cls.practitioner = cls._create_user("practitioner", "meso_inventory.group_practitioner")
+
+    def test_consumption_cost_is_odoo_valuation(self):
+        session = self._session(self.patient, [(self.vial, 7.0)])
+        session.with_user(self.practitioner).action_done()
+        consumption = session.consumption_ids
+        self.assertEqual(consumption.vial_qty, 2)
+        layers = session.move_ids.stock_valuation_layer_ids
+        self.assertEqual(consumption.cost, -sum(layers.mapped("value")))
+        self.assertEqual(consumption.cost, 24.0)
+        with self.assertRaises(AccessError):
+            consumption.with_user(self.practitioner).read(["cost"])
+
+    def test_ingredients_injected(self):
+        session = self._session(self.patient, [(self.vial, 4.0)])
+        session.action_done()
+        self.env.flush_all()
+        rows = self.env["meso.ingredient.usage.report"].search([("session_id", "=", session.id)])
+        amounts = {(row.ingredient_id, row.unit): row.amount for row in rows}
+        # 4 ml x 1.5 % (15 mg/ml) = 60 mg; 4 ml x 250 ug/ml = 1000 ug
+        self.assertEqual(amounts, {(self.ha, "mg"): 60.0, (self.biotin, "ug"): 1000.0})
+        grouped = self.env["meso.ingredient.usage.report"]._read_group(
+            [("session_id", "=", session.id)], ["ingredient_category"], ["amount:sum"]
+        )
+        self.assertEqual(dict(grouped)["vitamin"], 1000.0)
