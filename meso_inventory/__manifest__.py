@@ -26,6 +26,7 @@
         "views/stock_lot_views.xml",
         "views/stock_warehouse_orderpoint_views.xml",
         "views/res_config_settings_views.xml",
+        "views/meso_dashboard_views.xml",
         "wizards/meso_audit_export_views.xml",
         "report/meso_reporting_views.xml",
         "views/menus.xml",

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import Command, api, fields, models
 
 
@@ -13,6 +15,121 @@ class StockWarehouse(models.Model):
         check_company=True,
         help="Where expired vials wait to be scrapped: outside the stock, so never picked.",
     )
+
+    # the clinic manager's dashboard: one card per clinic
+    meso_expiring_lot_count = fields.Integer(
+        "Lots expiring within 30 days", compute="_compute_meso_dashboard"
+    )
+    meso_below_min_count = fields.Integer("Vials below minimum", compute="_compute_meso_dashboard")
+    meso_open_rfq_count = fields.Integer("Open RFQs", compute="_compute_meso_dashboard")
+    meso_session_today_count = fields.Integer("Sessions today", compute="_compute_meso_dashboard")
+    meso_waste_month_ml = fields.Float("Waste this month (ml)", compute="_compute_meso_dashboard")
+
+    def _compute_meso_dashboard(self):
+        for warehouse in self:
+            domains = warehouse._meso_dashboard_domains()
+            warehouse.meso_expiring_lot_count = self.env["stock.lot"].search_count(
+                domains["expiring"]
+            )
+            warehouse.meso_below_min_count = len(warehouse._meso_below_min_orderpoints())
+            warehouse.meso_open_rfq_count = self.env["purchase.order"].search_count(
+                domains["open_rfqs"]
+            )
+            warehouse.meso_session_today_count = self.env["meso.treatment.session"].search_count(
+                domains["sessions_today"]
+            )
+            warehouse.meso_waste_month_ml = sum(
+                self.env[model]._read_group(domains[key], [], ["waste_ml:sum"])[0][0] or 0.0
+                for model, key in (
+                    ("meso.treatment.consumption", "waste"),
+                    ("meso.opened.vial", "discarded"),
+                )
+            )
+
+    def _meso_dashboard_domains(self):
+        self.ensure_one()
+        # midnight in the user's timezone, in UTC like the stored datetimes
+        now = fields.Datetime.now()
+        local_now = fields.Datetime.context_timestamp(self, now).replace(tzinfo=None)
+        day_start = now - (local_now - local_now.replace(hour=0, minute=0, second=0, microsecond=0))
+        month_start = day_start - timedelta(days=local_now.day - 1)
+        return {
+            "expiring": [
+                ("product_id.meso_is_vial", "=", True),
+                ("meso_expiry_bucket", "in", ("expired", "lt30")),
+                ("quant_ids.location_id", "child_of", self.lot_stock_id.id),
+                ("quant_ids.quantity", ">", 0),
+            ],
+            "open_rfqs": [
+                ("state", "in", ("draft", "sent", "to approve")),
+                ("picking_type_id.warehouse_id", "=", self.id),
+                ("order_line.product_id.meso_is_vial", "=", True),
+            ],
+            "sessions_today": [
+                ("warehouse_id", "=", self.id),
+                ("state", "!=", "cancelled"),
+                ("date", ">=", day_start),
+                ("date", "<", day_start + timedelta(days=1)),
+            ],
+            "waste": [
+                ("session_id.warehouse_id", "=", self.id),
+                ("session_state", "=", "done"),
+                ("date", ">=", month_start),
+                ("waste_ml", ">", 0),
+            ],
+            "discarded": [
+                ("company_id", "=", self.company_id.id),
+                ("state", "=", "discarded"),
+                ("write_date", ">=", month_start),
+            ],
+        }
+
+    def _meso_below_min_orderpoints(self):
+        orderpoints = self.env["stock.warehouse.orderpoint"].search(
+            [("warehouse_id", "=", self.id), ("product_id.meso_is_vial", "=", True)]
+        )
+        return orderpoints.filtered(lambda op: op.qty_forecast < op.product_min_qty)
+
+    def _meso_dashboard_action(self, xmlid, domain, context=None):
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+        action.update(domain=domain, context=context or {})
+        return action
+
+    def action_meso_open_expiring(self):
+        self.ensure_one()
+        return self._meso_dashboard_action(
+            "meso_inventory.stock_lot_action_expiry",
+            self._meso_dashboard_domains()["expiring"],
+            {"search_default_group_by_expiry_bucket": 1},
+        )
+
+    def action_meso_open_below_min(self):
+        self.ensure_one()
+        return self._meso_dashboard_action(
+            "meso_inventory.stock_warehouse_orderpoint_action",
+            [("id", "in", self._meso_below_min_orderpoints().ids)],
+        )
+
+    def action_meso_open_rfqs(self):
+        self.ensure_one()
+        return self._meso_dashboard_action(
+            "purchase.purchase_rfq", self._meso_dashboard_domains()["open_rfqs"]
+        )
+
+    def action_meso_open_sessions_today(self):
+        self.ensure_one()
+        return self._meso_dashboard_action(
+            "meso_inventory.meso_treatment_session_action",
+            self._meso_dashboard_domains()["sessions_today"],
+        )
+
+    def action_meso_open_waste(self):
+        self.ensure_one()
+        return self._meso_dashboard_action(
+            "meso_inventory.meso_treatment_consumption_action_waste",
+            self._meso_dashboard_domains()["waste"],
+            {"search_default_group_by_product": 1},
+        )
 
     @api.model_create_multi
     def create(self, vals_list):

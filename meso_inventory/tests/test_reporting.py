@@ -69,3 +69,42 @@ class TestReporting(MesoCommon):
             [("session_id", "=", session.id)], ["ingredient_category"], ["amount:sum"]
         )
         self.assertEqual(dict(grouped)["vitamin"], 1000.0)
+
+    def test_dashboard_cards_count_and_open_what_they_count(self):
+        near = self._create_lot(self.vial, "CK-NEAR", 10)
+        self._stock(near, 2)
+        self.env["stock.warehouse.orderpoint"].create(
+            {
+                "product_id": self.vial.product_variant_id.id,
+                "warehouse_id": self.warehouse.id,
+                "product_min_qty": 50,
+                "product_max_qty": 60,
+                "trigger": "manual",
+            }
+        )
+        session = self._session(self.patient, [(self.vial, 4.0)])
+        session.action_done()  # one vial: 1 ml of waste
+        wh = self.warehouse
+        wh.invalidate_recordset()
+        self.assertEqual(wh.meso_expiring_lot_count, 1)
+        self.assertEqual(wh.meso_below_min_count, 1)
+        self.assertEqual(wh.meso_session_today_count, 1)
+        self.assertEqual(wh.meso_waste_month_ml, 1.0)
+        self.assertEqual(wh.meso_open_rfq_count, 0)
+        cards = {
+            "action_meso_open_expiring": ("stock.lot", near),
+            "action_meso_open_sessions_today": ("meso.treatment.session", session),
+            "action_meso_open_waste": ("meso.treatment.consumption", session.consumption_ids),
+        }
+        for method, (model, expected) in cards.items():
+            action = getattr(wh, method)()
+            self.assertEqual(action["res_model"], model)
+            self.assertEqual(self.env[model].search(action["domain"]), expected, method)
+        self.assertEqual(
+            len(
+                self.env["stock.warehouse.orderpoint"].search(
+                    wh.action_meso_open_below_min()["domain"]
+                )
+            ),
+            1,
+        )
