@@ -1,6 +1,9 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+# More than this in one line of one session is a typing error, not a treatment.
+MAX_LINE_ML = 50.0
+
 
 class MesoVialLine(models.AbstractModel):
     """A volume of one vial product: a line of a formulation or of a session."""
@@ -27,6 +30,16 @@ class MesoVialLine(models.AbstractModel):
                     self.env._(
                         "Set a volume greater than zero for %(product)s.",
                         product=line.product_id.display_name,
+                    )
+                )
+            if line.volume_ml > MAX_LINE_ML:
+                raise ValidationError(
+                    self.env._(
+                        "%(volume)s ml of %(product)s is more than a session ever injects "
+                        "(%(max)s ml at most): check the volume.",
+                        volume=line.volume_ml,
+                        product=line.product_id.display_name,
+                        max=MAX_LINE_ML,
                     )
                 )
             if not line.product_id.meso_is_vial:

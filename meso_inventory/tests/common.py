@@ -41,13 +41,14 @@ class MesoCommon(TransactionCase):
             }
         )
 
-    def _session(self, patient, lines, **values):
+    @classmethod
+    def _session(cls, patient, lines, **values):
         """A planned session; lines are (vial template, ml) or (vial template, ml, lot)."""
-        return self.env["meso.treatment.session"].create(
+        return cls.env["meso.treatment.session"].create(
             dict(
                 {
                     "patient_id": patient.id,
-                    "warehouse_id": self.warehouse.id,
+                    "warehouse_id": cls.warehouse.id,
                     "line_ids": [
                         (
                             0,
