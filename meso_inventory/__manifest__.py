@@ -38,5 +38,8 @@
         "demo/stock_warehouse_orderpoint_demo.xml",
         "demo/meso_treatment_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["meso_inventory/static/tests/tours/*.js"],
+    },
     "application": True,
 }
