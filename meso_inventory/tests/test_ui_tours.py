@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 
 
@@ -56,3 +59,24 @@ class TestUiTours(HttpCase):
         self.assertEqual(session.lot_ids, self.lot)
         self.lot.invalidate_recordset(["product_qty"])
         self.assertEqual(self.lot.product_qty, 4)
+
+    def test_manager_round(self):
+        warehouse = self.env["stock.warehouse"].create({"name": "Tour clinic", "code": "TOUR"})
+        near = self.env["stock.lot"].create(
+            {
+                "name": "TOUR-NEAR",
+                "product_id": self.vial.product_variant_id.id,
+                "company_id": self.env.company.id,
+                "expiration_date": fields.Datetime.now() + timedelta(days=10),
+            }
+        )
+        self.env["stock.quant"]._update_available_quantity(
+            near.product_id, warehouse.lot_stock_id, 3, lot_id=near
+        )
+        exports = self.env["meso.audit.export"].search([])
+        self.start_tour("/odoo", "meso_manager_tour", login="admin", timeout=180)
+        export = self.env["meso.audit.export"].search([]) - exports
+        self.assertEqual(len(export), 1)
+        self.assertTrue(export.pseudonymise)
+        self.assertTrue(export.file_data)
+        self.assertTrue(export.file_name.endswith(".xlsx"))
