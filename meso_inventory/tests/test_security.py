@@ -59,6 +59,16 @@ class TestSecurity(MesoCommon):
         with self.assertRaises(AccessError):
             self.env["meso.audit.export"].with_user(self.practitioner).create({})
 
+    def test_practitioner_does_not_see_costs_on_the_vial_form(self):
+        def form_arch(user):
+            views = self.env["product.template"].with_user(user).get_views([(False, "form")])
+            return views["views"]["form"]["arch"]
+
+        self.assertNotIn('name="standard_price"', form_arch(self.practitioner))
+        manager = self._create_user("manager", "meso_inventory.group_manager")
+        self.assertIn('name="standard_price"', form_arch(manager))
+        self.assertIn('name="standard_price"', form_arch(self.employee))
+
     def test_clinics_of_other_companies_stay_apart(self):
         other = self.env["meso.patient"].create(
             {"name": "Elsewhere", "company_id": self.other_company.id}
