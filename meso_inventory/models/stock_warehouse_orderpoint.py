@@ -3,6 +3,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from markupsafe import Markup, escape
+from psycopg2.extras import execute_values
 
 from odoo import Command, api, fields, models
 from odoo.tools import float_compare, float_round
@@ -310,23 +311,42 @@ class StockWarehouseOrderpoint(models.Model):
         return True
 
     def _meso_learn_thresholds(self):
-        """One grouped read of treatment moves for all the rules of each company."""
+        """One grouped read of treatment moves and one UPDATE for all the rules of each
+        company, whatever their number."""
+        self.flush_model(["meso_avg_daily_use", "product_min_qty", "product_max_qty"])
         for company in self.company_id:
             orderpoints = self.filtered(lambda op, company=company: op.company_id == company)
             usage = orderpoints._meso_daily_use(company)
-            orderpoints.product_id.seller_ids  # noqa: B018  prefetch the vendors at once
+            rows = []
             for orderpoint in orderpoints:
                 daily = usage.get((orderpoint.product_id.id, orderpoint.warehouse_id.id), 0.0)
-                values = {"meso_avg_daily_use": daily}
+                minimum = maximum = None
                 if orderpoint.meso_auto_threshold:
                     seller = orderpoint.supplier_id or orderpoint.product_id.seller_ids[:1]
                     lead = seller.delay or 0
                     minimum = math.ceil(float_round(daily * (lead + company.meso_safety_days), 6))
-                    values["product_min_qty"] = minimum
-                    values["product_max_qty"] = minimum + math.ceil(
-                        float_round(daily * company.meso_review_days, 6)
-                    )
-                orderpoint.write(values)
+                    maximum = minimum + math.ceil(float_round(daily * company.meso_review_days, 6))
+                rows.append((orderpoint.id, daily, minimum, maximum))
+            # min <= max by construction, and nothing stored depends on these fields
+            execute_values(
+                self.env.cr._obj,
+                """
+                UPDATE stock_warehouse_orderpoint AS op
+                   SET meso_avg_daily_use = v.daily,
+                       product_min_qty = COALESCE(v.minimum, op.product_min_qty),
+                       product_max_qty = COALESCE(v.maximum, op.product_max_qty),
+                       write_uid = v.uid,
+                       write_date = now() AT TIME ZONE 'UTC'
+                  FROM (VALUES %s) AS v(id, daily, minimum, maximum, uid)
+                 WHERE op.id = v.id
+                """,
+                [(*row, self.env.uid) for row in rows],
+                template="(%s, %s::numeric, %s::numeric, %s::numeric, %s)",
+                page_size=max(len(rows), 1),
+            )
+        self.invalidate_model(
+            ["meso_avg_daily_use", "product_min_qty", "product_max_qty", "write_date"]
+        )
 
     def _meso_daily_use(self, company):
         """{(product id, warehouse id): average vials a day} over the company's window:
