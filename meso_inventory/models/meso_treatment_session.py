@@ -291,10 +291,18 @@ class MesoTreatmentSession(models.Model):
                     domain.append(("lot_id", "=", line.lot_id.id))
                 candidates = OpenedVial.search(domain)
                 if candidates:
-                    # serialise concurrent sessions drawing from the same vial
+                    # A vial another session is drawing from right now is skipped, not
+                    # waited for: waiting would end in a serialization failure once the
+                    # other session commits. NO KEY UPDATE leaves consumption rows free to
+                    # reference the vial meanwhile.
                     self.env.cr.execute(
-                        "SELECT id FROM meso_opened_vial WHERE id IN %s FOR UPDATE",
+                        "SELECT id FROM meso_opened_vial WHERE id IN %s "
+                        "FOR NO KEY UPDATE SKIP LOCKED",
                         [tuple(candidates.ids)],
+                    )
+                    locked = [row[0] for row in self.env.cr.fetchall()]
+                    candidates = candidates.browse(locked).sorted(
+                        lambda vial: (vial.beyond_use_at, vial.id)
                     )
                     candidates.invalidate_recordset(["remaining_ml", "state"])
                 for vial in candidates:

@@ -317,6 +317,10 @@ class StockWarehouseOrderpoint(models.Model):
         for company in self.company_id:
             orderpoints = self.filtered(lambda op, company=company: op.company_id == company)
             usage = orderpoints._meso_daily_use(company)
+            # the vendors' lead times in one read, not one per rule
+            (orderpoints.supplier_id | orderpoints.product_id.seller_ids).fetch(
+                ["delay", "sequence"]
+            )
             rows = []
             for orderpoint in orderpoints:
                 daily = usage.get((orderpoint.product_id.id, orderpoint.warehouse_id.id), 0.0)
