@@ -1,0 +1,166 @@
+"""Prints the results of runner.py (and rpc_load.py) as one Markdown table.
+
+    python bench/report.py bench.json [rpc.json] > results.md
+
+Ratios are ours / Odoo's (below 1: we are faster); throughput ratios are Odoo's rate / ours,
+so that every ratio reads the same way.
+"""
+
+import json
+import sys
+
+TIME_TARGET = 1.3
+FLAT_TARGET = 1.2
+EXPORT_TARGET = 0.5
+MEMORY_TARGET_MB = 150
+
+
+def ms(seconds):
+    return "-" if seconds is None else f"{seconds * 1000:,.1f} ms"
+
+
+def mb(value):
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def ratio(ours, theirs):
+    return ours / theirs if ours is not None and theirs else None
+
+
+def fmt_ratio(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def verdict(ok):
+    return "ok" if ok else "**MISS**"
+
+
+def memory(figures):
+    if figures.get("py_mb") is None:
+        return "-"
+    return f"{mb(figures['py_mb'])} / {mb(figures['rss_mb'])}"
+
+
+def rows_for(result):
+    lines = []
+    thresholds = []
+    for row in result["rows"]:
+        key = row["key"]
+        if key == "flatness":
+            flat = row["flatness"]
+            lines.append(
+                [
+                    row["label"],
+                    f"x{flat['ours']:.2f}",
+                    f"x{flat['odoo']:.2f}",
+                    "-",
+                    "{:g} / {:g} q".format(*flat["ours_queries"]),
+                    "-",
+                    "-",
+                    f"ours <= {FLAT_TARGET}",
+                    verdict(flat["ours"] <= FLAT_TARGET),
+                ]
+            )
+            continue
+        ours, theirs = row["ours"], row["odoo"]
+        time_ratio = ratio(ours["time"], theirs["time"])
+        query_ratio = ratio(ours["queries"], theirs["queries"])
+        target, ok = row["target"], True
+        if key.startswith("session"):
+            ok = time_ratio <= TIME_TARGET and query_ratio <= TIME_TARGET
+            target = f"time and queries <= {TIME_TARGET}"
+        elif key == "batch":
+            ok = row["batch_vs_single"] < 1
+            target = f"faster than one by one (x{row['batch_vs_single']:.2f})"
+        elif key == "one_by_one":
+            target, ok = "reference", True
+        elif key.startswith("thresholds"):
+            thresholds.append((row["rules"], ours["queries"], theirs["queries"]))
+            target, ok = "queries flat", None
+        elif key == "export":
+            peak = max(ours["py_mb"] or 0, ours["rss_mb"] or 0)
+            ok = time_ratio <= EXPORT_TARGET and peak < MEMORY_TARGET_MB
+            target = f"time <= {EXPORT_TARGET}, memory < {MEMORY_TARGET_MB} MB"
+        lines.append(
+            [
+                row["label"],
+                ms(ours["time"]),
+                ms(theirs["time"]),
+                fmt_ratio(time_ratio),
+                f"{ours['queries']:g} / {theirs['queries']:g}",
+                fmt_ratio(query_ratio),
+                f"{memory(ours)} vs {memory(theirs)}" if ours.get("py_mb") is not None else "-",
+                target,
+                "" if ok is None else verdict(ok),
+            ]
+        )
+    if len(thresholds) == 2:
+        (small, ours_small, odoo_small), (large, ours_large, odoo_large) = sorted(thresholds)
+        grows = ours_large > ours_small + 10
+        lines.append(
+            [
+                f"Learn thresholds: queries at {large} vs {small} rules",
+                f"{ours_small:g} -> {ours_large:g} q",
+                f"{odoo_small:g} -> {odoo_large:g} q",
+                "-",
+                f"+{(ours_large - ours_small) / (large - small):.2f} q/rule",
+                "-",
+                "-",
+                "queries do not grow with rules",
+                verdict(not grows),
+            ]
+        )
+    return lines
+
+
+def rpc_rows(rpc):
+    ours, theirs = rpc["ours"], rpc["odoo"]
+    rate_ratio = ratio(theirs["per_second"], ours["per_second"])
+    label = f"Concurrent: {rpc['workers']} workers, {rpc['threads']} XML-RPC clients"
+    return [
+        [
+            label,
+            f"{ours['per_second']:.2f} sessions/s ({ours['completed']} in {ours['seconds']:.0f} s)",
+            f"{theirs['per_second']:.2f} pickings/s ({theirs['completed']} in "
+            f"{theirs['seconds']:.0f} s)",
+            fmt_ratio(rate_ratio),
+            "-",
+            "-",
+            "-",
+            f"errors 0 (ours {ours['errors']}, Odoo {theirs['errors']})",
+            verdict(ours["errors"] == 0),
+        ]
+    ]
+
+
+HEADER = [
+    "Benchmark",
+    "Ours (median)",
+    "Odoo equivalent",
+    "Ratio time",
+    "SQL queries ours / Odoo",
+    "Ratio queries",
+    "Peak memory growth MB (heap / RSS) ours vs Odoo",
+    "Target",
+    "",
+]
+
+
+def main():
+    with open(sys.argv[1], encoding="utf-8") as source:
+        result = json.load(source)
+    lines = rows_for(result)
+    if len(sys.argv) > 2:
+        with open(sys.argv[2], encoding="utf-8") as source:
+            lines += rpc_rows(json.load(source))
+    print(f"Scale `{result['scale']}`, run {result['date']}\n")
+    print("| " + " | ".join(HEADER) + " |")
+    print("|" + "---|" * len(HEADER))
+    for line in lines:
+        print("| " + " | ".join(line) + " |")
+    for note in result.get("notes", []):
+        print(f"\n- {note}")
+
+
+if __name__ == "__main__":
+    main()

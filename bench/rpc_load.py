@@ -1,0 +1,183 @@
+"""Concurrent throughput: Odoo with 4 workers on loopback, XML-RPC clients in threads.
+
+Completes the planned sessions prepared by `runner.py --rpc-prepare` with
+meso.treatment.session.action_done, then validates as many ready Odoo pickings with
+stock.picking.button_validate, each from the same number of client threads, bounded
+in count and time. Starts the server itself and stops it at the end.
+"""
+
+import argparse
+import json
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+import xmlrpc.client
+
+WORKERS = 4
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(args, port):
+    command = [
+        args.python,
+        args.odoo_bin,
+        "-c",
+        args.config,
+        "-d",
+        args.database,
+        f"--db-filter=^{args.database}$",
+        f"--workers={WORKERS}",
+        "--max-cron-threads=0",
+        f"--http-port={port}",
+        "--http-interface=127.0.0.1",
+        "--gevent-port=0",
+        "--log-level=warn",
+        f"--logfile={args.log}",
+    ]
+    # the server's own output (e.g. its gevent process failing to start) goes to its log
+    with open(args.log, "a", encoding="utf-8") as log:
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+
+def stop_server(server):
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def wait_ready(url, database, deadline):
+    while time.monotonic() < deadline:
+        try:
+            uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(
+                database, "admin", "admin", {}
+            )
+            if uid:
+                return uid
+        except (OSError, xmlrpc.client.Error):
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"Odoo did not answer on {url} in time (see its log)")
+
+
+def hammer(url, database, uid, model, method, *, ids, threads, seconds, kwargs=None):
+    """Call model.method([id]) for every id from `threads` clients; stop at `seconds`."""
+    todo = queue.Queue()
+    for record_id in ids:
+        todo.put(record_id)
+    done, errors, latencies = [], [], []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client():
+        proxy = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
+        while time.monotonic() < stop_at:
+            try:
+                record_id = todo.get_nowait()
+            except queue.Empty:
+                return
+            start = time.monotonic()
+            try:
+                proxy.execute_kw(database, uid, "admin", model, method, [[record_id]], kwargs or {})
+            except (OSError, xmlrpc.client.Error) as error:
+                with lock:
+                    # the end of a fault is the exception and its message
+                    errors.append(f"{record_id}: {str(error)[-400:]}")
+                continue
+            with lock:
+                done.append(record_id)
+                latencies.append(time.monotonic() - start)
+
+    workers = [threading.Thread(target=client) for _index in range(threads)]
+    start = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.monotonic() - start
+    attempted = len(done) + len(errors)
+    latencies.sort()
+    return {
+        "completed": len(done),
+        "errors": len(errors),
+        "error_rate": len(errors) / attempted if attempted else 0.0,
+        "seconds": elapsed,
+        "per_second": len(done) / elapsed if elapsed else 0.0,
+        "median_latency": latencies[len(latencies) // 2] if latencies else None,
+        "error_samples": errors[:5],
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--python", required=True)
+    parser.add_argument("--odoo-bin", required=True)
+    parser.add_argument("-c", "--config", required=True)
+    parser.add_argument("-d", "--database", required=True)
+    parser.add_argument("--ids", required=True, help="JSON written by runner.py --rpc-prepare")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--log", required=True, help="the server's log file")
+    args = parser.parse_args()
+    with open(args.ids, encoding="utf-8") as source:
+        prepared = json.load(source)
+    threads, seconds = prepared["threads"], prepared["seconds"]
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(args, port)
+    try:
+        uid = wait_ready(url, args.database, time.monotonic() + 120)
+        # every worker loads the registry on its first request: not part of the figures
+        hammer(
+            url,
+            args.database,
+            uid,
+            "res.users",
+            "read",
+            ids=[uid] * 4 * WORKERS,
+            threads=8,
+            seconds=60,
+        )
+        ours = hammer(
+            url,
+            args.database,
+            uid,
+            "meso.treatment.session",
+            "action_done",
+            ids=prepared["session_ids"],
+            threads=threads,
+            seconds=seconds,
+        )
+        print(f"[bench] RPC sessions: {json.dumps(ours)}", flush=True)
+        theirs = hammer(
+            url,
+            args.database,
+            uid,
+            "stock.picking",
+            "button_validate",
+            ids=prepared["picking_ids"],
+            threads=threads,
+            seconds=seconds,
+            kwargs={"context": {"skip_backorder": True}},
+        )
+        print(f"[bench] RPC pickings: {json.dumps(theirs)}", flush=True)
+    finally:
+        stop_server(server)
+    with open(args.out, "w", encoding="utf-8") as output:
+        json.dump(
+            {"workers": WORKERS, "threads": threads, "ours": ours, "odoo": theirs}, output, indent=1
+        )
+
+
+if __name__ == "__main__":
+    main()
