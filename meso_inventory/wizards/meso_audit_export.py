@@ -6,6 +6,8 @@ import tempfile
 from collections import defaultdict
 from datetime import timedelta
 
+import pytz
+
 from odoo import fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero
@@ -283,7 +285,8 @@ class MesoAuditExport(models.TransientModel):
         return f"PT-{digest.hexdigest()[:10].upper()}"
 
     def _meso_consumption_rows(self):
-        consumptions = self.env["meso.treatment.consumption"].search(
+        """One read of the consumption lines, names resolved once per related record."""
+        records = self.env["meso.treatment.consumption"].search_read(
             [
                 ("session_state", "=", "done"),
                 ("company_id", "=", self.company_id.id),
@@ -291,28 +294,47 @@ class MesoAuditExport(models.TransientModel):
                 ("date", ">=", self.period_start),
                 ("date", "<=", self.period_end),
             ],
+            [
+                "date",
+                "session_id",
+                "patient_id",
+                "practitioner_id",
+                "product_id",
+                "lot_id",
+                "volume_ml",
+                "vial_qty",
+                "waste_ml",
+                "cost",
+            ],
             order="date, session_id, id",
         )
-        labels = {patient: self._meso_patient_label(patient) for patient in consumptions.patient_id}
+        patients = self.env["meso.patient"].browse({r["patient_id"][0] for r in records})
+        labels = {patient.id: self._meso_patient_label(patient) for patient in patients}
+        lots = self.env["stock.lot"].browse({r["lot_id"][0] for r in records})
+        expirations = {
+            lot["id"]: fields.Date.to_date(lot["expiration_date"])
+            if lot["expiration_date"]
+            else None
+            for lot in lots.read(["expiration_date"])
+        }
+        timezone = pytz.timezone(self.env.user.tz or "UTC")
         return [
             {
-                "date": fields.Datetime.context_timestamp(self, c.date).replace(tzinfo=None),
-                "session": c.session_id.name,
-                "patient": labels[c.patient_id],
-                "practitioner": c.practitioner_id.name or "",
-                "product": c.product_id.display_name,
-                "product_id": c.product_id.id,
-                "lot": c.lot_id.name,
-                "lot_id": c.lot_id.id,
-                "expiration": fields.Date.to_date(c.lot_id.expiration_date)
-                if c.lot_id.expiration_date
-                else None,
-                "ml": c.volume_ml,
-                "vials": c.vial_qty,
-                "waste": c.waste_ml,
-                "cost": c.cost,
+                "date": pytz.utc.localize(r["date"]).astimezone(timezone).replace(tzinfo=None),
+                "session": r["session_id"][1],
+                "patient": labels[r["patient_id"][0]],
+                "practitioner": r["practitioner_id"][1] if r["practitioner_id"] else "",
+                "product": r["product_id"][1],
+                "product_id": r["product_id"][0],
+                "lot": r["lot_id"][1],
+                "lot_id": r["lot_id"][0],
+                "expiration": expirations[r["lot_id"][0]],
+                "ml": r["volume_ml"],
+                "vials": r["vial_qty"],
+                "waste": r["waste_ml"],
+                "cost": r["cost"],
             }
-            for c in consumptions
+            for r in records
         ]
 
     def _meso_reorder_rows(self):
@@ -436,23 +458,8 @@ class MesoAuditExport(models.TransientModel):
         return sorted(rows, key=lambda row: (row["location"], row["product"], row["lot"]))
 
     def _meso_recall_rows(self, consumption):
-        rows = [
-            {
-                key: row[key]
-                for key in (
-                    "lot",
-                    "product",
-                    "expiration",
-                    "date",
-                    "session",
-                    "patient",
-                    "practitioner",
-                    "ml",
-                )
-            }
-            for row in consumption
-        ]
-        return sorted(rows, key=lambda row: (row["lot"], row["date"], row["session"]))
+        """The consumption rows again, by lot: the same dictionaries, not copies."""
+        return sorted(consumption, key=lambda row: (row["lot"], row["date"], row["session"]))
 
     # ------------------------------------------------------------------
     # Import of the filled-in count sheet
