@@ -58,7 +58,9 @@ class AuditWorkbook:
         }
 
     def sheet(self, name, columns, rows, expiry_key=None):
-        """Write one table: styled header, frozen, filtered, totals as live formulas."""
+        """Write one table: styled header, frozen, filtered, totals as live formulas.
+
+        `rows` may be a generator: it is read once, in order, and not kept."""
         sheet = self.book.add_worksheet(name)
         letters = {f"col_{c.key}": xl_col_to_name(i) for i, c in enumerate(columns)}
         for index, column in enumerate(columns):
@@ -69,8 +71,11 @@ class AuditWorkbook:
             sheet.write_string(0, index, column.header, self.formats["header"])
         sheet.freeze_panes(1, 0)
         count = 0
+        totals = {column.key: 0.0 for column in columns if column.total}
         for count, row in enumerate(rows, start=1):
             self._write_row(sheet, count, columns, row, letters)
+            for key in totals:
+                totals[key] += _number(row.get(key))
         last = max(count, 1)
         sheet.autofilter(0, 0, last, len(columns) - 1)
         if any(c.total for c in columns) and count:
@@ -84,7 +89,7 @@ class AuditWorkbook:
                         index,
                         f"=SUBTOTAL(109,{letter}2:{letter}{count + 1})",
                         self.formats["total"],
-                        sum(_number(row.get(column.key)) for row in rows),
+                        totals[column.key],
                     )
         if expiry_key and count:
             index = next(i for i, c in enumerate(columns) if c.key == expiry_key)

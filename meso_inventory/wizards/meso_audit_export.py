@@ -10,11 +10,12 @@ import pytz
 
 from odoo import fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_is_zero
+from odoo.tools import float_is_zero, split_every
 
 from ..report.meso_audit_xlsx import COUNT_SHEET, META_SHEET, SIGNATURE, AuditWorkbook, Column
 
 MAX_LISTED_ERRORS = 20
+CHUNK = 5000  # consumption lines read at a time
 
 SUMMARY = [
     Column("product", "Product", "text", 42),
@@ -172,7 +173,6 @@ class MesoAuditExport(models.TransientModel):
     def _meso_collect(self):
         """Every row of the workbook, read with a handful of grouped queries."""
         stock = self._meso_stock_rows()
-        consumption = self._meso_consumption_rows()
         reorder, orderpoints = self._meso_reorder_rows()
         horizon = fields.Date.to_date(self.as_of) + timedelta(days=self.horizon_days)
         expiring = sorted(
@@ -180,13 +180,14 @@ class MesoAuditExport(models.TransientModel):
             key=lambda row: (row["expiration"], row["product"], row["lot"]),
         )
         return {
-            "summary": self._meso_summary_rows(stock, consumption, orderpoints),
+            "summary": self._meso_summary_rows(stock, orderpoints),
             "stock": stock,
             "expiring": expiring,
-            "consumption": consumption,
+            # streamed while the workbook is written
+            "consumption": self._meso_consumption_rows(),
             "reorder": reorder,
             "count": self._meso_count_rows(),
-            "recall": self._meso_recall_rows(consumption),
+            "recall": self._meso_recall_rows(),
         }
 
     def _meso_locations_domain(self, field="location_id"):
@@ -284,58 +285,63 @@ class MesoAuditExport(models.TransientModel):
         digest = hmac.new(secret.encode(), f"meso.patient:{patient.id}".encode(), hashlib.sha256)
         return f"PT-{digest.hexdigest()[:10].upper()}"
 
-    def _meso_consumption_rows(self):
-        """One read of the consumption lines, names resolved once per related record."""
-        records = self.env["meso.treatment.consumption"].search_read(
-            [
-                ("session_state", "=", "done"),
-                ("company_id", "=", self.company_id.id),
-                ("session_id.warehouse_id", "=", self.warehouse_id.id),
-                ("date", ">=", self.period_start),
-                ("date", "<=", self.period_end),
-            ],
-            [
-                "date",
-                "session_id",
-                "patient_id",
-                "practitioner_id",
-                "product_id",
-                "lot_id",
-                "volume_ml",
-                "vial_qty",
-                "waste_ml",
-                "cost",
-            ],
-            order="date, session_id, id",
-        )
-        patients = self.env["meso.patient"].browse({r["patient_id"][0] for r in records})
-        labels = {patient.id: self._meso_patient_label(patient) for patient in patients}
-        lots = self.env["stock.lot"].browse({r["lot_id"][0] for r in records})
-        expirations = {
-            lot["id"]: fields.Date.to_date(lot["expiration_date"])
-            if lot["expiration_date"]
-            else None
-            for lot in lots.read(["expiration_date"])
-        }
-        timezone = pytz.timezone(self.env.user.tz or "UTC")
+    def _meso_consumption_domain(self):
         return [
-            {
-                "date": pytz.utc.localize(r["date"]).astimezone(timezone).replace(tzinfo=None),
-                "session": r["session_id"][1],
-                "patient": labels[r["patient_id"][0]],
-                "practitioner": r["practitioner_id"][1] if r["practitioner_id"] else "",
-                "product": r["product_id"][1],
-                "product_id": r["product_id"][0],
-                "lot": r["lot_id"][1],
-                "lot_id": r["lot_id"][0],
-                "expiration": expirations[r["lot_id"][0]],
-                "ml": r["volume_ml"],
-                "vials": r["vial_qty"],
-                "waste": r["waste_ml"],
-                "cost": r["cost"],
-            }
-            for r in records
+            ("session_state", "=", "done"),
+            ("company_id", "=", self.company_id.id),
+            ("session_id.warehouse_id", "=", self.warehouse_id.id),
+            ("date", ">=", self.period_start),
+            ("date", "<=", self.period_end),
         ]
+
+    def _meso_consumption_rows(self, order="date, session_id, id"):
+        """The consumption lines in order, read CHUNK at a time and not kept: memory stays
+        flat whatever the number of lines."""
+        Consumption = self.env["meso.treatment.consumption"]
+        ids = Consumption.search(self._meso_consumption_domain(), order=order).ids
+        labels = {}
+        timezone = pytz.timezone(self.env.user.tz or "UTC")
+        for chunk in split_every(CHUNK, ids):
+            records = Consumption.browse(chunk).read(
+                [
+                    "date",
+                    "session_id",
+                    "patient_id",
+                    "practitioner_id",
+                    "product_id",
+                    "lot_id",
+                    "volume_ml",
+                    "vial_qty",
+                    "waste_ml",
+                    "cost",
+                ]
+            )
+            patients = self.env["meso.patient"].browse(
+                {r["patient_id"][0] for r in records} - labels.keys()
+            )
+            labels.update({patient.id: self._meso_patient_label(patient) for patient in patients})
+            lots = self.env["stock.lot"].browse({r["lot_id"][0] for r in records})
+            expirations = {
+                lot["id"]: fields.Date.to_date(lot["expiration_date"])
+                if lot["expiration_date"]
+                else None
+                for lot in lots.read(["expiration_date"])
+            }
+            for r in records:
+                yield {
+                    "date": pytz.utc.localize(r["date"]).astimezone(timezone).replace(tzinfo=None),
+                    "session": r["session_id"][1],
+                    "patient": labels[r["patient_id"][0]],
+                    "practitioner": r["practitioner_id"][1] if r["practitioner_id"] else "",
+                    "product": r["product_id"][1],
+                    "lot": r["lot_id"][1],
+                    "expiration": expirations[r["lot_id"][0]],
+                    "ml": r["volume_ml"],
+                    "vials": r["vial_qty"],
+                    "waste": r["waste_ml"],
+                    "cost": r["cost"],
+                }
+            self.env.invalidate_all()
 
     def _meso_reorder_rows(self):
         orderpoints = self.env["stock.warehouse.orderpoint"].search(
@@ -368,13 +374,12 @@ class MesoAuditExport(models.TransientModel):
         ]
         return rows, orderpoints
 
-    def _meso_summary_rows(self, stock, consumption, orderpoints):
-        summary = {}
-        for row in stock:
-            entry = summary.setdefault(
-                row["product_id"],
+    def _meso_summary_rows(self, stock, orderpoints):
+        def entry_of(product_id, name):
+            return summary.setdefault(
+                product_id,
                 {
-                    "product": row["product"],
+                    "product": name,
                     "qty": 0.0,
                     "ml": 0.0,
                     "value": 0.0,
@@ -384,6 +389,10 @@ class MesoAuditExport(models.TransientModel):
                     "consumed_ml": 0.0,
                 },
             )
+
+        summary = {}
+        for row in stock:
+            entry = entry_of(row["product_id"], row["product"])
             entry["qty"] += row["qty"]
             entry["ml"] += row["qty"] * row["volume"]
             entry["value"] += row["value"][1]
@@ -394,22 +403,12 @@ class MesoAuditExport(models.TransientModel):
                 entry["nearest_expiry"] = (
                     min(nearest, row["expiration"]) if nearest else row["expiration"]
                 )
-        for row in consumption:
-            entry = summary.setdefault(
-                row["product_id"],
-                {
-                    "product": row["product"],
-                    "qty": 0.0,
-                    "ml": 0.0,
-                    "value": 0.0,
-                    "lots": set(),
-                    "nearest_expiry": None,
-                    "consumed_vials": 0.0,
-                    "consumed_ml": 0.0,
-                },
-            )
-            entry["consumed_vials"] += row["vials"]
-            entry["consumed_ml"] += row["ml"]
+        for product, vials, ml in self.env["meso.treatment.consumption"]._read_group(
+            self._meso_consumption_domain(), ["product_id"], ["vial_qty:sum", "volume_ml:sum"]
+        ):
+            entry = entry_of(product.id, product.display_name)
+            entry["consumed_vials"] += vials
+            entry["consumed_ml"] += ml
         by_product = {op.product_id.id: op for op in orderpoints}
         products = self.env["product.product"].browse(list(summary))
         rows = []
@@ -457,9 +456,9 @@ class MesoAuditExport(models.TransientModel):
         ]
         return sorted(rows, key=lambda row: (row["location"], row["product"], row["lot"]))
 
-    def _meso_recall_rows(self, consumption):
-        """The consumption rows again, by lot: the same dictionaries, not copies."""
-        return sorted(consumption, key=lambda row: (row["lot"], row["date"], row["session"]))
+    def _meso_recall_rows(self):
+        """The consumption lines again, by lot, streamed the same way."""
+        return self._meso_consumption_rows(order="lot_id, date, session_id, id")
 
     # ------------------------------------------------------------------
     # Import of the filled-in count sheet
