@@ -28,7 +28,6 @@ class MesoIngredient(models.Model):
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
     active = fields.Boolean(default=True)
-    composition_line_ids = fields.One2many("meso.composition.line", "ingredient_id")
     product_count = fields.Integer(compute="_compute_product_count", string="Vials")
 
     _sql_constraints = [

@@ -259,11 +259,12 @@ class MesoTreatmentSession(models.Model):
         draws, vials_needed = self._meso_draw_open_vials()
         Orderpoint = self.env["stock.warehouse.orderpoint"]
         products = self.line_ids.product_id
-        rfq_before = Orderpoint._meso_open_rfq_snapshot(self, products)
+        orderpoints = Orderpoint._meso_rules_for(self, products)
+        rfq_before = orderpoints._meso_open_rfq_snapshot()
         picking = self._meso_post_picking(vials_needed)
         self._meso_record_consumption(draws, picking)
         self.write({"state": "done", "picking_id": picking.id if picking else False})
-        Orderpoint._meso_replenish_after(self, products, rfq_before)
+        orderpoints._meso_replenish_after(self, rfq_before)
         for line in self.line_ids.filtered(
             lambda ln: not ln.lot_id and len(ln.consumption_ids.lot_id) == 1
         ):

@@ -11,7 +11,6 @@ class MesoTreatmentSessionLine(models.Model):
         "meso.treatment.session", required=True, index=True, ondelete="cascade"
     )
     company_id = fields.Many2one(related="session_id.company_id", store=True)
-    state = fields.Selection(related="session_id.state")
     lot_id = fields.Many2one(
         "stock.lot",
         check_company=True,

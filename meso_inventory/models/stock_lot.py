@@ -30,7 +30,6 @@ class StockLot(models.Model):
     )
     meso_days_to_expiry = fields.Integer("Days to expiry", compute="_compute_meso_days_to_expiry")
 
-    meso_consumption_ids = fields.One2many("meso.treatment.consumption", "lot_id")
     meso_expiry_alerted = fields.Boolean(
         "Expiry alert sent",
         copy=False,

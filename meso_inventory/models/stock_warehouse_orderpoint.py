@@ -159,17 +159,15 @@ class StockWarehouseOrderpoint(models.Model):
             ]
         )
 
-    @api.model
-    def _meso_open_rfq_snapshot(self, session, products):
-        """Open RFQ quantity of the session's rules, taken before it consumes."""
-        return {op.id: op.meso_open_rfq_qty for op in self._meso_rules_for(session, products)}
+    def _meso_open_rfq_snapshot(self):
+        """Open RFQ quantity of these rules, taken before a session consumes."""
+        return {op.id: op.meso_open_rfq_qty for op in self}
 
-    @api.model
-    def _meso_replenish_after(self, session, products, rfq_before):
-        """Make sure every rule the session took below its minimum is reordered now
-        (Odoo's own trigger on the consumption usually has), then alert purchasing
-        about the RFQs that grew. The nightly scheduler is only the safety net."""
-        orderpoints = self._meso_rules_for(session, products)
+    def _meso_replenish_after(self, session, rfq_before):
+        """Make sure every one of these rules the session took below its minimum is
+        reordered now (Odoo's own trigger on the consumption usually has), then alert
+        purchasing about the RFQs that grew. The nightly scheduler is only the safety net."""
+        orderpoints = self
         orderpoints.invalidate_recordset()
         below = orderpoints.filtered(
             lambda op: (
