@@ -10,19 +10,16 @@ from collections import namedtuple
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-# kind: text, date, datetime, int, qty, money, days, formula (a template with {row},
-# 1-based, and {col_<key>} letters); total: sum the column in a SUBTOTAL row.
-Column = namedtuple("Column", "key header kind width total hidden", defaults=(False, False))
+# kind: text, date, datetime, int, qty, money, days, formula; formula: for the formula
+# kind, a template with {row} (1-based) and {col_<key>} letters; total: sum the column in
+# a SUBTOTAL row; hidden: a column the import reads back but people need not see.
+Column = namedtuple(
+    "Column", "key header kind width total hidden formula", defaults=(False, False, None)
+)
 
 COUNT_SHEET = "Count sheet"
 META_SHEET = "_meso"
 SIGNATURE = "meso_inventory stock audit v1"
-
-
-def _number(value):
-    if isinstance(value, tuple):  # a formula and its value
-        value = value[1]
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
 class AuditWorkbook:
@@ -43,7 +40,6 @@ class AuditWorkbook:
                     "border": 1,
                 }
             ),
-            "text": None,
             "date": add({"num_format": "yyyy-mm-dd"}),
             "datetime": add({"num_format": "yyyy-mm-dd hh:mm"}),
             "int": add({"num_format": "0"}),
@@ -60,6 +56,8 @@ class AuditWorkbook:
     def sheet(self, name, columns, rows, expiry_key=None):
         """Write one table: styled header, frozen, filtered, totals as live formulas.
 
+        Each row is a sequence of values in the order of `columns` (a formula column holds
+        its value for readers that do not compute; the formula comes from the column).
         `rows` may be a generator: it is read once, in order, and not kept."""
         sheet = self.book.add_worksheet(name)
         letters = {f"col_{c.key}": xl_col_to_name(i) for i, c in enumerate(columns)}
@@ -70,27 +68,31 @@ class AuditWorkbook:
         for index, column in enumerate(columns):
             sheet.write_string(0, index, column.header, self.formats["header"])
         sheet.freeze_panes(1, 0)
+        writers = [self._cell_writer(sheet, column, letters) for column in columns]
+        summed = [index for index, column in enumerate(columns) if column.total]
+        totals = dict.fromkeys(summed, 0.0)
         count = 0
-        totals = {column.key: 0.0 for column in columns if column.total}
         for count, row in enumerate(rows, start=1):
-            self._write_row(sheet, count, columns, row, letters)
-            for key in totals:
-                totals[key] += _number(row.get(key))
+            for index, write in enumerate(writers):
+                write(count, index, row[index])
+            for index in summed:
+                value = row[index]
+                if value and isinstance(value, int | float):
+                    totals[index] += value
         last = max(count, 1)
         sheet.autofilter(0, 0, last, len(columns) - 1)
-        if any(c.total for c in columns) and count:
+        if summed and count:
             total_row = count + 1
             sheet.write_string(total_row, 0, "Total", self.formats["total_label"])
-            for index, column in enumerate(columns):
-                if column.total:
-                    letter = xl_col_to_name(index)
-                    sheet.write_formula(
-                        total_row,
-                        index,
-                        f"=SUBTOTAL(109,{letter}2:{letter}{count + 1})",
-                        self.formats["total"],
-                        totals[column.key],
-                    )
+            for index in summed:
+                letter = xl_col_to_name(index)
+                sheet.write_formula(
+                    total_row,
+                    index,
+                    f"=SUBTOTAL(109,{letter}2:{letter}{count + 1})",
+                    self.formats["total"],
+                    totals[index],
+                )
         if expiry_key and count:
             index = next(i for i, c in enumerate(columns) if c.key == expiry_key)
             cells = f"{xl_col_to_name(index)}2:{xl_col_to_name(index)}{count + 1}"
@@ -110,25 +112,35 @@ class AuditWorkbook:
             )
         return count
 
-    def _write_row(self, sheet, row_index, columns, row, letters):
-        for col_index, column in enumerate(columns):
-            value = row.get(column.key)
-            fmt = self.formats[column.kind] if column.kind in self.formats else None
-            if column.kind == "formula":
-                formula, result = (
-                    value  # the formula, and its value for readers that do not compute
-                )
-                sheet.write_formula(
-                    row_index, col_index, formula.format(row=row_index + 1, **letters), fmt, result
-                )
-            elif value is None or value is False or value == "":
-                sheet.write_blank(row_index, col_index, None, fmt)
-            elif column.kind in ("date", "datetime"):
-                sheet.write_datetime(row_index, col_index, value, fmt)
-            elif column.kind == "text":
-                sheet.write_string(row_index, col_index, str(value))
+    def _cell_writer(self, sheet, column, letters):
+        """A function (row index, column index, value) that writes one cell of the column,
+        chosen once per column rather than once per cell."""
+        fmt = self.formats.get(column.kind)
+        if column.kind == "formula":
+            template = column.formula
+
+            def write(row, col, value):
+                formula = template.format(row=row + 1, **letters)
+                sheet.write_formula(row, col, formula, fmt, value if value is not None else "")
+
+            return write
+        write_value = {
+            "text": sheet.write_string,
+            "date": sheet.write_datetime,
+            "datetime": sheet.write_datetime,
+        }.get(column.kind, sheet.write_number)
+
+        def write(row, col, value):
+            if value is None or value is False or value == "":
+                if fmt is not None:
+                    sheet.write_blank(row, col, None, fmt)
+                return
+            if fmt is None:
+                write_value(row, col, value)
             else:
-                sheet.write_number(row_index, col_index, value, fmt)
+                write_value(row, col, value, fmt)
+
+        return write
 
     def meta(self, values):
         """A hidden sheet that tells an import that the file is ours."""

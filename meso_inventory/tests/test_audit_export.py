@@ -148,9 +148,49 @@ class TestAuditExport(MesoCommon):
         count = {row[2]: row for row in self._rows(values["Count sheet"]) if row[0] != "Total"}
         self.assertEqual(count["L2-FAR"][3], 3)
         self.assertIsNone(count["L2-FAR"][4])
-        recall = self._rows(values["Recall"])
+        recall = [row for row in self._rows(values["Recall"]) if row[0] != "Total"]
+        self.assertEqual(len(recall), 1)
         self.assertEqual(recall[0][:2], ["L1-NEAR", "HA booster 2 ml"])
-        self.assertEqual(recall[0][4:7], [session.name, "Claire Martin", self.env.user.name])
+        self.assertEqual(recall[0][2].date(), date(2026, 3, 22))
+        self.assertEqual(
+            recall[0][3:6] + recall[0][8:],
+            ["Claire Martin", 1, session.name, self.env.user.name, 4],
+        )
+        self.assertEqual(recall[0][6], recall[0][7])
+        self.assertEqual(recall[0][6], consumption[0][0])
+
+    def test_recall_groups_sessions_by_lot_and_patient_and_reorder_shows_rfqs(self):
+        vendor = self.env["res.partner"].create({"name": "Derma Supplies"})
+        self.vial.seller_ids = [(0, 0, {"partner_id": vendor.id, "price": 9.0, "min_qty": 1})]
+        self.orderpoint.write({"product_min_qty": 4, "product_max_qty": 6})
+        other = self._create_patient("Zoé Bernard")
+        sessions = self.env["meso.treatment.session"]
+        for days, patient, ml in ((4, self.patient, 4.0), (2, other, 2.0), (1, self.patient, 4.0)):
+            with freeze_time(NOW - timedelta(days=days)):
+                session = self._session(patient, [(self.vial, ml)])
+                session.action_done()
+                sessions |= session
+        _wizard, _content, _book, values = self._export()
+        recall = [row for row in self._rows(values["Recall"]) if row[0] != "Total"]
+        self.assertEqual(
+            [(row[0], row[3], row[4], row[5], row[9]) for row in recall],
+            [
+                ("L1-NEAR", "Claire Martin", 2, f"{sessions[0].name}, {sessions[2].name}", 8),
+                ("L1-NEAR", "Zoé Bernard", 1, sessions[1].name, 2),
+            ],
+        )
+        first, last = recall[0][6:8]
+        self.assertEqual((last - first).days, 3)
+        total = next(row for row in self._rows(values["Recall"]) if row[0] == "Total")
+        self.assertEqual((total[4], total[9]), (3, 10))
+        # 5 near vials used: 5 on hand of which 2 expired, below the minimum of 4
+        rfq = self.env["purchase.order"].search([("partner_id", "=", vendor.id)])
+        self.assertEqual(rfq.state, "draft")
+        reorder = self._rows(values["Reorder status"])[0]
+        self.assertEqual(reorder[2:5], [5, 3, 3])
+        self.assertEqual(reorder[9:], [rfq.order_line.product_qty, rfq.name])
+        summary = self._rows(values["Summary"])[0]
+        self.assertEqual(summary[10], "yes")
 
     def test_stock_as_of_a_past_date(self):
         self._treat()
@@ -173,7 +213,7 @@ class TestAuditExport(MesoCommon):
                 self.assertNotIn("Claire Martin", row)
         _w, _content, _book, again = self._export(pseudonymise=True)
         self.assertEqual(self._rows(again["Consumption"])[0][2], pseudonym)
-        self.assertEqual(self._rows(again["Recall"])[0][5], pseudonym)
+        self.assertEqual(self._rows(again["Recall"])[0][3], pseudonym)
 
     # -- counts back ---------------------------------------------------------
     def _filled(self, content, counts):

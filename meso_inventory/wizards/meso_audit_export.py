@@ -10,12 +10,13 @@ import pytz
 
 from odoo import fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_is_zero, split_every
+from odoo.tools import SQL, float_is_zero, split_every
 
 from ..report.meso_audit_xlsx import COUNT_SHEET, META_SHEET, SIGNATURE, AuditWorkbook, Column
 
 MAX_LISTED_ERRORS = 20
 CHUNK = 5000  # consumption lines read at a time
+RECALL_LOTS = 1000  # lots of the recall sheet read at a time
 
 SUMMARY = [
     Column("product", "Product", "text", 42),
@@ -39,7 +40,7 @@ STOCK = [
     Column("location", "Location", "text", 22),
     Column("qty", "Quantity (vials)", "qty", 12, True),
     Column("unit_cost", "Unit cost", "money", 12),
-    Column("value", "Value", "formula", 14, True),
+    Column("value", "Value", "formula", 14, True, formula="={col_qty}{row}*{col_unit_cost}{row}"),
 ]
 CONSUMPTION = [
     Column("date", "Date", "datetime", 17),
@@ -72,21 +73,35 @@ COUNT = [
     Column("lot", "Lot", "text", 16),
     Column("expected", "Expected", "qty", 10, True),
     Column("counted", "Counted", "qty", 10),
-    Column("variance", "Variance", "formula", 10),
+    Column(
+        "variance",
+        "Variance",
+        "formula",
+        10,
+        formula='=IF({col_counted}{row}="","",{col_counted}{row}-{col_expected}{row})',
+    ),
     Column("location_id", "location_id", "int", 4, hidden=True),
     Column("product_id", "product_id", "int", 4, hidden=True),
     Column("lot_id", "lot_id", "int", 4, hidden=True),
 ]
-RECALL = [
+RECALL = [  # one row per lot and patient: whom to contact about a lot
     Column("lot", "Lot", "text", 16),
     Column("product", "Product", "text", 40),
     Column("expiration", "Expiration date", "date", 14),
-    Column("date", "Session date", "datetime", 17),
-    Column("session", "Session", "text", 16),
     Column("patient", "Patient", "text", 24),
-    Column("practitioner", "Practitioner", "text", 20),
-    Column("ml", "ml", "qty", 9, True),
+    Column("sessions", "Sessions", "int", 9, True),
+    Column("references", "Session references", "text", 30),
+    Column("first", "First session", "datetime", 17),
+    Column("last", "Last session", "datetime", 17),
+    Column("practitioners", "Practitioners", "text", 24),
+    Column("ml", "ml received", "qty", 10, True),
 ]
+
+
+def _aligned(columns, rows):
+    """Rows read as dicts, handed to the writer in column order."""
+    keys = [column.key for column in columns]
+    return ([row.get(key) for key in keys] for row in rows)
 
 
 class MesoAuditExport(models.TransientModel):
@@ -171,22 +186,24 @@ class MesoAuditExport(models.TransientModel):
             raise UserError(self.env._("The consumption period ends before it starts."))
 
     def _meso_collect(self):
-        """Every row of the workbook, read with a handful of grouped queries."""
+        """Every sheet's rows, in column order. The small sheets are lists; the consumption
+        and recall sheets are generators that read the ledger a chunk at a time while the
+        workbook is written, so that memory does not grow with the number of lines."""
+        self.env.flush_all()  # the consumption and recall sheets are read with SQL
         stock = self._meso_stock_rows()
-        reorder, orderpoints = self._meso_reorder_rows()
+        reorder = self._meso_reorder_figures()
         horizon = fields.Date.to_date(self.as_of) + timedelta(days=self.horizon_days)
         expiring = sorted(
             (row for row in stock if row["expiration"] and row["expiration"] <= horizon),
             key=lambda row: (row["expiration"], row["product"], row["lot"]),
         )
         return {
-            "summary": self._meso_summary_rows(stock, orderpoints),
-            "stock": stock,
-            "expiring": expiring,
-            # streamed while the workbook is written
+            "summary": _aligned(SUMMARY, self._meso_summary_rows(stock, reorder)),
+            "stock": _aligned(STOCK, stock),
+            "expiring": _aligned(STOCK, expiring),
             "consumption": self._meso_consumption_rows(),
-            "reorder": reorder,
-            "count": self._meso_count_rows(),
+            "reorder": _aligned(REORDER, reorder),
+            "count": _aligned(COUNT, self._meso_count_rows()),
             "recall": self._meso_recall_rows(),
         }
 
@@ -223,6 +240,7 @@ class MesoAuditExport(models.TransientModel):
             quantities[product, lot, location] += qty
         products = self.env["product.product"].concat(*{key[0] for key in quantities})
         unit_costs = self._meso_unit_costs(products)
+        profiles = {product: self._meso_profile(product) for product in products}
         today = fields.Date.to_date(self.as_of)
         rows = []
         for (product, lot, location), qty in quantities.items():
@@ -235,11 +253,7 @@ class MesoAuditExport(models.TransientModel):
                     "product": product.display_name,
                     "product_id": product.id,
                     "volume": product.meso_volume_ml,
-                    "profile": ", ".join(
-                        f"{line.ingredient_id.name} {line.concentration:g} "
-                        f"{dict(line._fields['concentration_unit'].selection)[line.concentration_unit]}"
-                        for line in product.meso_composition_ids
-                    ),
+                    "profile": profiles[product],
                     "lot": lot.name or "",
                     "lot_id": lot.id,
                     "expiration": expiration,
@@ -247,7 +261,7 @@ class MesoAuditExport(models.TransientModel):
                     "location": location.display_name,
                     "qty": qty,
                     "unit_cost": cost,
-                    "value": ("={col_qty}{row}*{col_unit_cost}{row}", qty * cost),
+                    "value": qty * cost,
                 }
             )
         rows.sort(
@@ -259,6 +273,13 @@ class MesoAuditExport(models.TransientModel):
             )
         )
         return rows
+
+    def _meso_profile(self, product):
+        units = dict(self.env["meso.composition.line"]._fields["concentration_unit"].selection)
+        return ", ".join(
+            f"{line.ingredient_id.name} {line.concentration:g} {units[line.concentration_unit]}"
+            for line in product.meso_composition_ids
+        )
 
     def _meso_unit_costs(self, products):
         """Average unit cost of each product at the date, from Odoo's valuation layers."""
@@ -294,87 +315,188 @@ class MesoAuditExport(models.TransientModel):
             ("date", "<=", self.period_end),
         ]
 
-    def _meso_consumption_rows(self, order="date, session_id, id"):
-        """The consumption lines in order, read CHUNK at a time and not kept: memory stays
-        flat whatever the number of lines."""
-        Consumption = self.env["meso.treatment.consumption"]
-        ids = Consumption.search(self._meso_consumption_domain(), order=order).ids
-        labels = {}
-        timezone = pytz.timezone(self.env.user.tz or "UTC")
-        for chunk in split_every(CHUNK, ids):
-            records = Consumption.browse(chunk).read(
-                [
-                    "date",
-                    "session_id",
-                    "patient_id",
-                    "practitioner_id",
-                    "product_id",
-                    "lot_id",
-                    "volume_ml",
-                    "vial_qty",
-                    "waste_ml",
-                    "cost",
-                ]
-            )
-            patients = self.env["meso.patient"].browse(
-                {r["patient_id"][0] for r in records} - labels.keys()
-            )
-            labels.update({patient.id: self._meso_patient_label(patient) for patient in patients})
-            lots = self.env["stock.lot"].browse({r["lot_id"][0] for r in records})
-            expirations = {
-                lot["id"]: fields.Date.to_date(lot["expiration_date"])
-                if lot["expiration_date"]
-                else None
-                for lot in lots.read(["expiration_date"])
-            }
-            for r in records:
-                yield {
-                    "date": pytz.utc.localize(r["date"]).astimezone(timezone).replace(tzinfo=None),
-                    "session": r["session_id"][1],
-                    "patient": labels[r["patient_id"][0]],
-                    "practitioner": r["practitioner_id"][1] if r["practitioner_id"] else "",
-                    "product": r["product_id"][1],
-                    "lot": r["lot_id"][1],
-                    "expiration": expirations[r["lot_id"][0]],
-                    "ml": r["volume_ml"],
-                    "vials": r["vial_qty"],
-                    "waste": r["waste_ml"],
-                    "cost": r["cost"],
-                }
-            self.env.invalidate_all()
+    def _meso_names(self):
+        """Name lookups for ids met while streaming: each record read once, when first met."""
+        caches = defaultdict(dict)
 
-    def _meso_reorder_rows(self):
+        def names(model, ids, label=lambda record: record.display_name):
+            cache = caches[model]
+            missing = {i for i in ids if i} - cache.keys()
+            if missing:
+                records = self.env[model].browse(missing)
+                cache.update({record.id: label(record) for record in records})
+            return cache
+
+        return names
+
+    def _meso_local_time(self):
+        """SQL converting a stored UTC datetime column to the user's time zone."""
+        timezone = self.env.user.tz if self.env.user.tz in pytz.all_timezones_set else "UTC"
+        return lambda column: SQL("(%s AT TIME ZONE 'UTC') AT TIME ZONE %s", column, timezone)
+
+    def _meso_consumption_rows(self):
+        """The consumption lines in date order, read CHUNK at a time with one query each
+        and not kept: memory stays flat whatever the number of lines."""
+        Consumption = self.env["meso.treatment.consumption"]
+        Consumption.check_field_access_rights("read", ["cost", "volume_ml", "patient_id"])
+        ids = Consumption.search(self._meso_consumption_domain(), order="date, session_id, id").ids
+        names = self._meso_names()
+        local = self._meso_local_time()
+        for chunk in split_every(CHUNK, ids):
+            lines = {
+                row[0]: row[1:]
+                for row in self.env.execute_query(
+                    SQL(
+                        """SELECT c.id, %s, s.name, c.patient_id, c.practitioner_id,
+                                  c.product_id, l.name, c.volume_ml, c.vial_qty, c.waste_ml,
+                                  c.cost
+                             FROM meso_treatment_consumption c
+                             JOIN meso_treatment_session s ON s.id = c.session_id
+                             JOIN stock_lot l ON l.id = c.lot_id
+                            WHERE c.id = ANY(%s)""",
+                        local(SQL("c.date")),
+                        list(chunk),
+                    )
+                )
+            }
+            patients = names(
+                "meso.patient", {r[2] for r in lines.values()}, self._meso_patient_label
+            )
+            users = names("res.users", {r[3] for r in lines.values()}, lambda user: user.name)
+            products = names("product.product", {r[4] for r in lines.values()})
+            for line_id in chunk:
+                date, session, patient, user, product, lot, ml, vials, waste, cost = lines[line_id]
+                yield (
+                    date,
+                    session,
+                    patients.get(patient, ""),
+                    users.get(user, ""),
+                    products[product],
+                    lot,
+                    ml,
+                    vials,
+                    waste,
+                    cost,
+                )
+
+    def _meso_recall_rows(self):
+        """One row per lot consumed in the period and patient who received it, lots in
+        name order, read RECALL_LOTS lots at a time and grouped by PostgreSQL."""
+        Consumption = self.env["meso.treatment.consumption"]
+        domain = self._meso_consumption_domain()
+        lot_ids = [
+            row[0]
+            for row in self.env.execute_query(
+                SQL(
+                    """SELECT l.id FROM stock_lot l
+                        WHERE l.id IN (SELECT lot_id FROM meso_treatment_consumption
+                                        WHERE id IN %s)
+                     ORDER BY l.name, l.id""",
+                    Consumption._search(domain).subselect(),
+                )
+            )
+        ]
+        names = self._meso_names()
+        local = self._meso_local_time()
+        for chunk in split_every(RECALL_LOTS, lot_ids):
+            groups = self.env.execute_query(
+                SQL(
+                    """SELECT c.lot_id, c.patient_id, count(DISTINCT c.session_id),
+                              string_agg(DISTINCT s.name, ', ' ORDER BY s.name),
+                              %s, %s, array_agg(DISTINCT c.practitioner_id), sum(c.volume_ml)
+                         FROM meso_treatment_consumption c
+                         JOIN meso_treatment_session s ON s.id = c.session_id
+                        WHERE c.id IN %s
+                     GROUP BY c.lot_id, c.patient_id""",
+                    local(SQL("min(c.date)")),
+                    local(SQL("max(c.date)")),
+                    Consumption._search(domain + [("lot_id", "in", chunk)]).subselect(),
+                )
+            )
+            lots = names(
+                "stock.lot",
+                chunk,
+                lambda lot: (
+                    lot.name,
+                    lot.product_id.id,
+                    fields.Date.to_date(lot.expiration_date) if lot.expiration_date else None,
+                ),
+            )
+            patients = names("meso.patient", {g[1] for g in groups}, self._meso_patient_label)
+            users = names(
+                "res.users", {u for g in groups for u in g[6] if u}, lambda user: user.name
+            )
+            products = names("product.product", {lots[g[0]][1] for g in groups})
+            position = {lot_id: index for index, lot_id in enumerate(chunk)}
+            groups.sort(key=lambda g: (position[g[0]], g[4], patients.get(g[1], "")))
+            for lot_id, patient, count, references, first, last, user_ids, ml in groups:
+                lot, product, expiration = lots[lot_id]
+                yield (
+                    lot,
+                    products[product],
+                    expiration,
+                    patients.get(patient, ""),
+                    count,
+                    references,
+                    first,
+                    last,
+                    ", ".join(sorted(users[u] for u in user_ids if u)),
+                    ml,
+                )
+
+    def _meso_reorder_figures(self):
+        """One dict per vial reordering rule of the clinic, from grouped reads: Odoo's
+        on hand and forecast at the rule's location (the product's own quantity
+        computation, all rules of a location at once), less what will expire unused,
+        and the open RFQs."""
         orderpoints = self.env["stock.warehouse.orderpoint"].search(
             [("warehouse_id", "=", self.warehouse_id.id), ("product_id.meso_is_vial", "=", True)]
         )
-        references = defaultdict(set)
-        for line in self.env["purchase.order.line"].search_read(
-            [
-                ("orderpoint_id", "in", orderpoints.ids),
-                ("order_id.state", "in", ("draft", "sent", "to approve")),
-            ],
-            ["orderpoint_id", "order_id"],
-        ):
-            references[line["orderpoint_id"][0]].add(line["order_id"][1])
-        rows = [
-            {
-                "product": op.product_id.display_name,
-                "warehouse": op.warehouse_id.name,
-                "on_hand": op.qty_on_hand,
-                "usable": op.meso_usable_qty,
-                "forecast": op.qty_forecast,
-                "min": op.product_min_qty,
-                "max": op.product_max_qty,
-                "daily": op.meso_avg_daily_use,
-                "cover": op.meso_days_of_cover,
-                "rfq_qty": op.meso_open_rfq_qty,
-                "rfq_refs": ", ".join(sorted(references[op.id])),
-            }
-            for op in orderpoints.sorted(lambda op: op.product_id.display_name)
-        ]
-        return rows, orderpoints
+        quantities = {}
+        for location in orderpoints.location_id:
+            products = orderpoints.filtered(lambda op, loc=location: op.location_id == loc)
+            for values in products.product_id.with_context(location=location.id).read(
+                ["qty_available", "virtual_available"]
+            ):
+                quantities[location.id, values["id"]] = values
+        unusable = orderpoints._meso_unusable_quantities()
+        rfqs = {
+            orderpoint.id: (qty, orders)
+            for orderpoint, qty, orders in self.env["purchase.order.line"]._read_group(
+                [
+                    ("orderpoint_id", "in", orderpoints.ids),
+                    ("order_id.state", "in", ("draft", "sent", "to approve")),
+                ],
+                ["orderpoint_id"],
+                ["product_qty:sum", "order_id:recordset"],
+            )
+        }
+        rows = []
+        for op in orderpoints:
+            values = quantities[op.location_id.id, op.product_id.id]
+            lost = unusable.get(op.id, 0.0)
+            usable = values["qty_available"] - lost
+            daily = op.meso_avg_daily_use
+            rfq_qty, orders = rfqs.get(op.id, (0.0, self.env["purchase.order"]))
+            rows.append(
+                {
+                    "product": op.product_id.display_name,
+                    "product_id": op.product_id.id,
+                    "warehouse": op.warehouse_id.name,
+                    "on_hand": values["qty_available"],
+                    "usable": usable,
+                    "forecast": values["virtual_available"] - lost,
+                    "min": op.product_min_qty,
+                    "max": op.product_max_qty,
+                    "daily": daily,
+                    "cover": usable / daily if daily > 0 else 0.0,
+                    "rfq_qty": rfq_qty,
+                    "rfq_refs": ", ".join(sorted(orders.mapped("name"))),
+                }
+            )
+        return sorted(rows, key=lambda row: row["product"])
 
-    def _meso_summary_rows(self, stock, orderpoints):
+    def _meso_summary_rows(self, stock, reorder):
         def entry_of(product_id, name):
             return summary.setdefault(
                 product_id,
@@ -395,7 +517,7 @@ class MesoAuditExport(models.TransientModel):
             entry = entry_of(row["product_id"], row["product"])
             entry["qty"] += row["qty"]
             entry["ml"] += row["qty"] * row["volume"]
-            entry["value"] += row["value"][1]
+            entry["value"] += row["value"]
             if row["qty"] > 0 and row["lot_id"]:
                 entry["lots"].add(row["lot_id"])
             if row["expiration"] and row["qty"] > 0:
@@ -409,56 +531,48 @@ class MesoAuditExport(models.TransientModel):
             entry = entry_of(product.id, product.display_name)
             entry["consumed_vials"] += vials
             entry["consumed_ml"] += ml
-        by_product = {op.product_id.id: op for op in orderpoints}
+        rules = {row["product_id"]: row for row in reorder}
         products = self.env["product.product"].browse(list(summary))
         rows = []
         for product in products:
             entry = summary[product.id]
-            orderpoint = by_product.get(product.id)
+            rule = rules.get(product.id)
+            below = ""
+            if rule:
+                below = self.env._("yes") if rule["forecast"] < rule["min"] else self.env._("no")
             entry.update(
                 code=product.default_code or "",
                 lots=len(entry["lots"]),
-                days_of_cover=orderpoint.meso_days_of_cover if orderpoint else None,
-                below_min=(
-                    (
-                        self.env._("yes")
-                        if orderpoint.qty_forecast < orderpoint.product_min_qty
-                        else self.env._("no")
-                    )
-                    if orderpoint
-                    else ""
-                ),
+                days_of_cover=rule["cover"] if rule else None,
+                below_min=below,
             )
             rows.append(entry)
         return sorted(rows, key=lambda row: row["product"])
 
     def _meso_count_rows(self):
-        quants = self.env["stock.quant"].search(
-            [("product_id.meso_is_vial", "=", True), ("quantity", "!=", 0)]
-            + self._meso_locations_domain(),
-        )
-        rows = [
-            {
-                "location": quant.location_id.display_name,
-                "product": quant.product_id.display_name,
-                "lot": quant.lot_id.name or "",
-                "expected": quant.quantity,
-                "counted": None,
-                "variance": (
-                    '=IF({col_counted}{row}="","",{col_counted}{row}-{col_expected}{row})',
-                    "",
-                ),
-                "location_id": quant.location_id.id,
-                "product_id": quant.product_id.id,
-                "lot_id": quant.lot_id.id or None,
-            }
-            for quant in quants
-        ]
+        """What is on hand now, by location, product and lot: the lines to count."""
+        rows = []
+        for location, product, lot, quantity in self.env["stock.quant"]._read_group(
+            [("product_id.meso_is_vial", "=", True)] + self._meso_locations_domain(),
+            ["location_id", "product_id", "lot_id"],
+            ["quantity:sum"],
+        ):
+            if abs(quantity) < 1e-9:
+                continue
+            rows.append(
+                {
+                    "location": location.display_name,
+                    "product": product.display_name,
+                    "lot": lot.name or "",
+                    "expected": quantity,
+                    "counted": None,
+                    "variance": "",
+                    "location_id": location.id,
+                    "product_id": product.id,
+                    "lot_id": lot.id or None,
+                }
+            )
         return sorted(rows, key=lambda row: (row["location"], row["product"], row["lot"]))
-
-    def _meso_recall_rows(self):
-        """The consumption lines again, by lot, streamed the same way."""
-        return self._meso_consumption_rows(order="lot_id, date, session_id, id")
 
     # ------------------------------------------------------------------
     # Import of the filled-in count sheet
