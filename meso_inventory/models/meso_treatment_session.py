@@ -5,7 +5,7 @@ from markupsafe import escape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_compare, float_is_zero
+from odoo.tools import SQL, float_compare, float_is_zero
 
 # ml below which a vial counts as empty (a hundredth of a ml)
 ML_PRECISION = 2
@@ -195,9 +195,27 @@ class MesoTreatmentSession(models.Model):
     # ------------------------------------------------------------------
     def action_done(self):
         """Screen, allocate vials lot by lot, post and validate the consumption picking."""
+        self._meso_lock_ledger()
         for session in self:
             session._meso_complete()
         return True
+
+    def _meso_lock_ledger(self):
+        """Completions and cancellations of completed sessions take turns.
+
+        They all draw from the same open vials and the same first-expiring lots. Under
+        PostgreSQL's REPEATABLE READ, two of them running side by side end with one failing
+        on a serialization error once the other commits (Odoo then redoes it, five times at
+        most); taking turns avoids that. The lock is taken before anything is read: called
+        first in a request (as over XML-RPC), the wait happens before the transaction's
+        snapshot is taken, so the second one sees the vials and quants the first one left.
+        Reading the ledger (reports, exports) is not blocked."""
+        self.env.cr.execute(
+            SQL(
+                "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE",
+                SQL.identifier(self.env["meso.treatment.consumption"]._table),
+            )
+        )
 
     def _meso_check_completable(self):
         self.ensure_one()
@@ -292,10 +310,10 @@ class MesoTreatmentSession(models.Model):
                     domain.append(("lot_id", "=", line.lot_id.id))
                 candidates = OpenedVial.search(domain)
                 if candidates:
-                    # A vial another session is drawing from right now is skipped, not
-                    # waited for: waiting would end in a serialization failure once the
-                    # other session commits. NO KEY UPDATE leaves consumption rows free to
-                    # reference the vial meanwhile.
+                    # Completions take turns (_meso_lock_ledger); should anything else
+                    # hold a vial, it is skipped rather than waited for: waiting would end
+                    # in a serialization failure once the other transaction commits. NO
+                    # KEY UPDATE leaves consumption rows free to reference the vial.
                     self.env.cr.execute(
                         "SELECT id FROM meso_opened_vial WHERE id IN %s "
                         "FOR NO KEY UPDATE SKIP LOCKED",
@@ -532,6 +550,7 @@ class MesoTreatmentSession(models.Model):
     # ------------------------------------------------------------------
     def action_cancel(self):
         """Cancel; a completed session returns its vials to the lots they came from."""
+        self._meso_lock_ledger()
         for session in self:
             if session.state == "done":
                 session._meso_return_stock()
