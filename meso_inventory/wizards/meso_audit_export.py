@@ -133,7 +133,7 @@ class MesoAuditExport(models.TransientModel):
         "Pseudonymise patients",
         help="Replace patient names by a stable code, for auditors outside the clinic.",
     )
-    file_data = fields.Binary("Workbook", readonly=True, attachment=False)
+    file_data = fields.Binary("Workbook", readonly=True)
     file_name = fields.Char(readonly=True)
     import_file = fields.Binary("Filled-in count sheet", attachment=False)
     import_file_name = fields.Char()
@@ -164,12 +164,15 @@ class MesoAuditExport(models.TransientModel):
                 }
             )
             book.close()
+            # the rows and the records read for them are not needed for the file itself
+            del data
+            self.env.invalidate_all()
             fileobj.seek(0)
-            content = fileobj.read()
+            content = base64.b64encode(fileobj.read())
         stamp = fields.Datetime.to_string(self.as_of)[:10]
         self.write(
             {
-                "file_data": base64.b64encode(content),
+                "file_data": content,
                 "file_name": f"stock-audit-{self.warehouse_id.code}-{stamp}.xlsx",
             }
         )
@@ -239,6 +242,10 @@ class MesoAuditExport(models.TransientModel):
         ):
             quantities[product, lot, location] += qty
         products = self.env["product.product"].concat(*{key[0] for key in quantities})
+        # only the lot fields the sheets show, not every column of 20,000 lots
+        self.env["stock.lot"].concat(*{key[1] for key in quantities}).fetch(
+            ["name", "expiration_date"]
+        )
         unit_costs = self._meso_unit_costs(products)
         profiles = {product: self._meso_profile(product) for product in products}
         today = fields.Date.to_date(self.as_of)
@@ -443,6 +450,7 @@ class MesoAuditExport(models.TransientModel):
                     ", ".join(sorted(users[u] for u in user_ids if u)),
                     ml,
                 )
+            self.env["stock.lot"].invalidate_model()  # their names are kept, not the records
 
     def _meso_reorder_figures(self):
         """One dict per vial reordering rule of the clinic, from grouped reads: Odoo's
