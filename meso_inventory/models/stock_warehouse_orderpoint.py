@@ -134,17 +134,24 @@ class StockWarehouseOrderpoint(models.Model):
         return qty
 
     def _compute_meso_open_rfq_qty(self):
-        groups = self.env["purchase.order.line"]._read_group(
-            [
-                ("orderpoint_id", "in", self.ids),
-                ("order_id.state", "in", ("draft", "sent", "to approve")),
-            ],
-            ["orderpoint_id"],
-            ["product_qty:sum"],
-        )
-        quantities = {orderpoint.id: qty for orderpoint, qty in groups}
+        rfqs = self._meso_open_rfqs()
         for orderpoint in self:
-            orderpoint.meso_open_rfq_qty = quantities.get(orderpoint.id, 0.0)
+            orderpoint.meso_open_rfq_qty = rfqs.get(orderpoint.id, (0.0, None))[0]
+
+    def _meso_open_rfqs(self):
+        """{orderpoint id: (quantity, purchase orders)} of the RFQs not yet confirmed that
+        these rules created or topped up, in one grouped read."""
+        return {
+            orderpoint.id: (qty, orders)
+            for orderpoint, qty, orders in self.env["purchase.order.line"]._read_group(
+                [
+                    ("orderpoint_id", "in", self.ids),
+                    ("order_id.state", "in", ("draft", "sent", "to approve")),
+                ],
+                ["orderpoint_id"],
+                ["product_qty:sum", "order_id:recordset"],
+            )
+        }
 
     # ------------------------------------------------------------------
     # Reorder at once when a session crosses the minimum

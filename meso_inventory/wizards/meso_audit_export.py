@@ -468,17 +468,7 @@ class MesoAuditExport(models.TransientModel):
             ):
                 quantities[location.id, values["id"]] = values
         unusable = orderpoints._meso_unusable_quantities()
-        rfqs = {
-            orderpoint.id: (qty, orders)
-            for orderpoint, qty, orders in self.env["purchase.order.line"]._read_group(
-                [
-                    ("orderpoint_id", "in", orderpoints.ids),
-                    ("order_id.state", "in", ("draft", "sent", "to approve")),
-                ],
-                ["orderpoint_id"],
-                ["product_qty:sum", "order_id:recordset"],
-            )
-        }
+        rfqs = orderpoints._meso_open_rfqs()
         rows = []
         for op in orderpoints:
             values = quantities[op.location_id.id, op.product_id.id]
