@@ -1,6 +1,7 @@
 import base64
 import io
 from datetime import date, datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 from openpyxl import Workbook, load_workbook
@@ -8,6 +9,7 @@ from openpyxl import Workbook, load_workbook
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from ..report import meso_audit_xlsx
 from .common import MesoCommon
 
 NOW = datetime(2026, 3, 2, 9, 0)
@@ -281,3 +283,13 @@ class TestAuditExport(MesoCommon):
     def test_bad_options_refused(self):
         with self.assertRefused(UserError, "ends before it starts"):
             self._export(period_start=NOW, period_end=NOW - timedelta(days=1))
+
+    def test_sheet_longer_than_a_spreadsheet_refused(self):
+        wizard = self.env["meso.audit.export"].create({"warehouse_id": self.warehouse.id})
+        # three lots in stock: with room for one data row, "Stock by lot" overflows
+        with (
+            patch.object(meso_audit_xlsx, "MAX_ROWS", 3),
+            self.assertRefused(UserError, "Stock by lot would have more than 1 rows"),
+        ):
+            wizard.action_export()
+        self.assertFalse(wizard.file_data)

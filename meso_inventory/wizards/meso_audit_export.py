@@ -12,11 +12,18 @@ from odoo import fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_is_zero, split_every
 
-from ..report.meso_audit_xlsx import COUNT_SHEET, META_SHEET, SIGNATURE, AuditWorkbook, Column
+from ..report.meso_audit_xlsx import (
+    COUNT_SHEET,
+    META_SHEET,
+    SIGNATURE,
+    AuditWorkbook,
+    Column,
+    SheetFull,
+)
 
 MAX_LISTED_ERRORS = 20
-CHUNK = 5000  # consumption lines read at a time
-RECALL_LOTS = 1000  # lots of the recall sheet read at a time
+CHUNK = 20000  # consumption lines read at a time
+RECALL_LOTS = 5000  # lots of the recall sheet read at a time
 
 SUMMARY = [
     Column("product", "Product", "text", 42),
@@ -148,13 +155,24 @@ class MesoAuditExport(models.TransientModel):
         data = self._meso_collect()
         with tempfile.TemporaryFile() as fileobj:
             book = AuditWorkbook(fileobj, horizon_days=self.horizon_days)
-            book.sheet("Summary", SUMMARY, data["summary"])
-            book.sheet("Stock by lot", STOCK, data["stock"], expiry_key="days")
-            book.sheet("Expiring", STOCK, data["expiring"], expiry_key="days")
-            book.sheet("Consumption", CONSUMPTION, data["consumption"])
-            book.sheet("Reorder status", REORDER, data["reorder"])
-            book.sheet(COUNT_SHEET, COUNT, data["count"])
-            book.sheet("Recall", RECALL, data["recall"])
+            try:
+                book.sheet("Summary", SUMMARY, data["summary"])
+                book.sheet("Stock by lot", STOCK, data["stock"], expiry_key="days")
+                book.sheet("Expiring", STOCK, data["expiring"], expiry_key="days")
+                book.sheet("Consumption", CONSUMPTION, data["consumption"])
+                book.sheet("Reorder status", REORDER, data["reorder"])
+                book.sheet(COUNT_SHEET, COUNT, data["count"])
+                book.sheet("Recall", RECALL, data["recall"])
+            except SheetFull as full:
+                sheet, rows = full.args
+                raise UserError(
+                    self.env._(
+                        "The sheet %(sheet)s would have more than %(rows)s rows, the most a "
+                        "spreadsheet holds. Export a shorter consumption period.",
+                        sheet=sheet,
+                        rows=f"{rows:,}",
+                    )
+                ) from None
             book.meta(
                 {
                     "company_id": self.company_id.id,
@@ -454,19 +472,18 @@ class MesoAuditExport(models.TransientModel):
 
     def _meso_reorder_figures(self):
         """One dict per vial reordering rule of the clinic, from grouped reads: Odoo's
-        on hand and forecast at the rule's location (the product's own quantity
-        computation, all rules of a location at once), less what will expire unused,
-        and the open RFQs."""
+        on hand and forecast at the rule's location (the grouped reads behind the
+        product's `qty_available` and `virtual_available`, all rules of a location at
+        once), less what will expire unused, and the open RFQs."""
         orderpoints = self.env["stock.warehouse.orderpoint"].search(
             [("warehouse_id", "=", self.warehouse_id.id), ("product_id.meso_is_vial", "=", True)]
         )
         quantities = {}
         for location in orderpoints.location_id:
             products = orderpoints.filtered(lambda op, loc=location: op.location_id == loc)
-            for values in products.product_id.with_context(location=location.id).read(
-                ["qty_available", "virtual_available"]
-            ):
-                quantities[location.id, values["id"]] = values
+            located = products.product_id.with_context(location=location.id)
+            for product_id, values in located._compute_quantities_dict(None, None, None).items():
+                quantities[location.id, product_id] = values
         unusable = orderpoints._meso_unusable_quantities()
         rfqs = orderpoints._meso_open_rfqs()
         rows = []
