@@ -138,6 +138,27 @@ class TestReorder(MesoCommon):
         self.env["stock.warehouse.orderpoint"]._cron_meso_learn_thresholds()
         self.assertEqual(self.orderpoint.product_min_qty, 3)
 
+    def test_thresholds_use_the_rules_own_vendor_lead_time(self):
+        slow = self.env["product.supplierinfo"].create(
+            {
+                "partner_id": self.env["res.partner"].create({"name": "Far Away Pharma"}).id,
+                "product_tmpl_id": self.vial.id,
+                "delay": 10,
+                "sequence": 99,
+            }
+        )
+        self._stock(self.lot, 100)
+        self.orderpoint.write(
+            {"meso_auto_threshold": True, "supplier_id": slow.id, "product_min_qty": 0}
+        )
+        for days_ago in (80, 50, 20):
+            with freeze_time(NOW - timedelta(days=days_ago)):
+                self._treat(6)
+        self.orderpoint.action_meso_learn_thresholds()
+        # min = ceil(0.2 x (10 lead + 7 safety)) = 4 ; max = 4 + ceil(0.2 x 14) = 7
+        self.assertEqual(self.orderpoint.product_min_qty, 4)
+        self.assertEqual(self.orderpoint.product_max_qty, 7)
+
     def test_manual_rule_keeps_its_thresholds(self):
         with freeze_time(NOW - timedelta(days=10)):
             self._treat(1)
