@@ -170,7 +170,7 @@ class MesoAuditExport(models.TransientModel):
                         "The sheet %(sheet)s would have more than %(rows)s rows, the most a "
                         "spreadsheet holds. Export a shorter consumption period.",
                         sheet=sheet,
-                        rows=f"{rows:,}",
+                        rows=format(rows, ","),
                     )
                 ) from None
             book.meta(
