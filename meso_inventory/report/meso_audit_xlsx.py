@@ -254,6 +254,14 @@ def _escape(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _row_cells(templates, number, values):
+    """The cells of a row as XML, or None when one of them is left to xlsxwriter."""
+    try:
+        return "".join([cell(number, values[i]) for i, cell in enumerate(templates)])
+    except Unusual:
+        return None
+
+
 class TableSheet(Worksheet):
     """xlsxwriter's worksheet (installed with `Workbook.worksheet_class`, xlsxwriter's
     way to extend it), with a fast way to write a table's data rows in constant-memory
@@ -282,11 +290,8 @@ class TableSheet(Worksheet):
             if row >= MAX_ROWS - 1:  # the last row is kept for the totals
                 raise SheetFull(self.name, MAX_ROWS - 1 - first_row)
             if fast:
-                try:
-                    cells = "".join([cell(row + 1, values[i]) for i, cell in enumerate(templates)])
-                except Unusual:
-                    pass
-                else:
+                cells = _row_cells(templates, row + 1, values)
+                if cells is not None:
                     write(f'<row r="{row + 1}">{cells}</row>')
                     continue
             for index, write_cell in enumerate(writers):
