@@ -2,7 +2,7 @@
     "name": "Mesotherapy Inventory",
     "summary": "Vials, lots and expiry, patients, formulations and treatment sessions "
     "consuming stock lot by lot, for aesthetic clinics that offer mesotherapy",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Inventory/Inventory",
     "website": "https://github.com/meso-inventory/meso_inventory",
     "author": "meso_inventory contributors",
@@ -28,6 +28,7 @@
         "views/res_config_settings_views.xml",
         "views/meso_dashboard_views.xml",
         "wizards/meso_audit_export_views.xml",
+        "wizards/meso_opened_vial_discard_views.xml",
         "report/meso_reporting_views.xml",
         "views/menus.xml",
     ],

@@ -1,8 +1,13 @@
+from markupsafe import escape
+
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 
 class MesoOpenedVial(models.Model):
+    """A multi-dose vial in use. Written by the sessions' flows and the discard dialog
+    alone: every group has read access only."""
+
     _name = "meso.opened.vial"
     _description = "Opened multi-dose vial"
     _inherit = ["mail.thread"]
@@ -39,6 +44,9 @@ class MesoOpenedVial(models.Model):
         index=True,
     )
     consumption_ids = fields.One2many("meso.treatment.consumption", "opened_vial_id", "Draws")
+    discard_reason = fields.Char(readonly=True)
+    discarded_by_id = fields.Many2one("res.users", "Discarded by", readonly=True)
+    discarded_at = fields.Datetime("Discarded on", readonly=True)
 
     @api.depends("lot_id", "opened_at")
     def _compute_name(self):
@@ -46,21 +54,56 @@ class MesoOpenedVial(models.Model):
             vial.name = f"{vial.lot_id.name} · {fields.Datetime.to_string(vial.opened_at)[:16]}"
 
     def action_discard(self):
-        """Throw away what is left: it is recorded as waste."""
+        """Open the discard dialog: a clinic manager's act, with a reason."""
+        self._meso_check_discardable()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Discard opened vials"),
+            "res_model": "meso.opened.vial.discard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_vial_ids": self.ids},
+        }
+
+    def _meso_check_discardable(self):
+        if not self.env.user.has_group("meso_inventory.group_manager"):
+            raise AccessError(self.env._("Only a clinic manager can discard an opened vial."))
+        not_open = self.filtered(lambda vial: vial.state != "open")
+        if not_open:
+            raise UserError(
+                self.env._(
+                    "Only an open vial can be discarded (%(vial)s is not).", vial=not_open[0].name
+                )
+            )
+
+    def _meso_discard(self, reason):
+        """Throw away what is left: it is recorded as waste, with the reason.
+        Called by the discard dialog and the beyond-use job, as superuser: opened vials
+        are written by the addon's flows only."""
         for vial in self:
-            if vial.state != "open":
-                raise UserError(
+            vial.write(
+                {
+                    "state": "discarded",
+                    "waste_ml": vial.remaining_ml,
+                    "remaining_ml": 0.0,
+                    "discard_reason": reason,
+                    "discarded_by_id": self.env.uid,
+                    "discarded_at": fields.Datetime.now(),
+                }
+            )
+            vial._message_log(
+                body=escape(
                     self.env._(
-                        "Only an open vial can be discarded (%(vial)s is not).", vial=vial.name
+                        "Discarded %(ml)s ml: %(reason)s", ml=f"{vial.waste_ml:g}", reason=reason
                     )
                 )
-            vial.write({"state": "discarded", "waste_ml": vial.remaining_ml, "remaining_ml": 0.0})
+            )
         return True
 
     @api.model
     def _cron_discard_beyond_use(self):
         """Vials past their beyond-use time are discarded, what is left is waste."""
-        self.search(
+        self.sudo().search(
             [("state", "=", "open"), ("beyond_use_at", "<=", fields.Datetime.now())]
-        ).action_discard()
+        )._meso_discard(self.env._("past its beyond-use time"))
         return True

@@ -1,8 +1,11 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class MesoTreatmentConsumption(models.Model):
-    """What one session line took from one lot: the unit of traceability."""
+    """What one session line took from one lot: the unit of traceability.
+
+    Written by the sessions' flows alone: every group has read access only, and the
+    flows write behind sudo(). A cancellation marks the rows returned, never removes them."""
 
     _name = "meso.treatment.consumption"
     _description = "Vial consumption per lot"
@@ -10,10 +13,10 @@ class MesoTreatmentConsumption(models.Model):
     _check_company_auto = True
 
     session_line_id = fields.Many2one(
-        "meso.treatment.session.line", required=True, index=True, ondelete="cascade"
+        "meso.treatment.session.line", required=True, index=True, ondelete="restrict"
     )
     session_id = fields.Many2one(
-        related="session_line_id.session_id", store=True, index=True, ondelete="cascade"
+        related="session_line_id.session_id", store=True, index=True, ondelete="restrict"
     )
     patient_id = fields.Many2one(related="session_id.patient_id", store=True, index=True)
     practitioner_id = fields.Many2one(related="session_id.practitioner_id", store=True)
@@ -38,3 +41,30 @@ class MesoTreatmentConsumption(models.Model):
         help="Value of the vials taken from stock, as Odoo valued the consumption.",
     )
     treatment_area = fields.Selection(related="session_id.treatment_area", store=True)
+    returned = fields.Boolean(
+        readonly=True, help="The session was cancelled and these vials went back to the lot."
+    )
+    returned_at = fields.Datetime("Returned on", readonly=True)
+    return_picking_id = fields.Many2one(
+        "stock.picking", "Return", readonly=True, groups="stock.group_stock_user"
+    )
+
+    @api.model
+    def _meso_session_cost_action(self):
+        """Consumption cost per session, for clinic managers (the server action's group)."""
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Cost per session"),
+            "res_model": self._name,
+            "view_mode": "pivot,list",
+            "views": [
+                (self.env.ref("meso_inventory.meso_treatment_consumption_view_pivot").id, "pivot"),
+                (self.env.ref("meso_inventory.meso_treatment_consumption_view_list").id, "list"),
+            ],
+            "context": {
+                "search_default_done": 1,
+                "pivot_row_groupby": ["session_id"],
+                "pivot_column_groupby": [],
+                "pivot_measures": ["cost", "vial_qty", "volume_ml"],
+            },
+        }

@@ -4,11 +4,38 @@ from datetime import timedelta
 from markupsafe import escape
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_compare, float_is_zero
 
 # ml below which a vial counts as empty (a hundredth of a ml)
 ML_PRECISION = 2
+MANAGER_GROUP = "meso_inventory.group_manager"
+# Set by the addon's flows alone (Complete, Cancel, the override approval), never by a user.
+FLOW_FIELDS = frozenset(
+    {
+        "state",
+        "picking_id",
+        "return_picking_id",
+        "override_approved_by_id",
+        "override_approved_at",
+        "late_entry",
+    }
+)
+# The clinical record, closed once the session is completed or cancelled.
+RECORD_FIELDS = frozenset(
+    {
+        "name",
+        "patient_id",
+        "formulation_id",
+        "practitioner_id",
+        "date",
+        "is_maintenance",
+        "company_id",
+        "warehouse_id",
+        "line_ids",
+        "override_reason",
+    }
+)
 
 
 class MesoTreatmentSession(models.Model):
@@ -58,14 +85,36 @@ class MesoTreatmentSession(models.Model):
     line_ids = fields.One2many("meso.treatment.session.line", "session_id", "Vials", copy=True)
     consumption_ids = fields.One2many("meso.treatment.consumption", "session_id", "Lots used")
     lot_ids = fields.Many2many("stock.lot", compute="_compute_lot_ids", string="Lots")
-    picking_id = fields.Many2one("stock.picking", "Consumption", readonly=True, copy=False)
-    return_picking_id = fields.Many2one("stock.picking", "Return", readonly=True, copy=False)
-    move_ids = fields.One2many("stock.move", "meso_session_id", "Stock moves", readonly=True)
+    # stock documents are the Inventory users' to open; practitioners reach the lots
+    # through the ledger (consumption_ids)
+    picking_id = fields.Many2one(
+        "stock.picking", "Consumption", readonly=True, copy=False, groups="stock.group_stock_user"
+    )
+    return_picking_id = fields.Many2one(
+        "stock.picking", "Return", readonly=True, copy=False, groups="stock.group_stock_user"
+    )
+    move_ids = fields.One2many(
+        "stock.move",
+        "meso_session_id",
+        "Stock moves",
+        readonly=True,
+        groups="stock.group_stock_user",
+    )
     override_reason = fields.Text(
         groups="meso_inventory.group_manager",
         tracking=True,
         copy=False,
         help="Why the session goes ahead despite a contraindication; clinic managers only.",
+    )
+    override_approved_by_id = fields.Many2one(
+        "res.users", "Override approved by", readonly=True, copy=False, tracking=True
+    )
+    override_approved_at = fields.Datetime("Override approved on", readonly=True, copy=False)
+    late_entry = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="Completed more than the company's late-entry delay after the session's date, "
+        "by a clinic manager.",
     )
     contraindications = fields.Text(compute="_compute_contraindications")
     notes = fields.Html()
@@ -96,6 +145,16 @@ class MesoTreatmentSession(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            if not self.env.su:
+                set_by_flows = sorted(
+                    field
+                    for field in FLOW_FIELDS.intersection(vals)
+                    if vals[field] and vals[field] != "planned"
+                )
+                if set_by_flows:
+                    raise AccessError(self._meso_flow_fields_message(set_by_flows))
+            if vals.get("override_reason"):
+                vals.update(self._meso_override_approval())
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].next_by_code("meso.treatment.session") or "/"
         sessions = super().create(vals_list)
@@ -103,6 +162,57 @@ class MesoTreatmentSession(models.Model):
             lambda s: s.formulation_id and not s.line_ids
         )._meso_fill_from_formulation()
         return sessions
+
+    def write(self, vals):
+        if not self.env.su and FLOW_FIELDS.intersection(vals):
+            raise AccessError(
+                self._meso_flow_fields_message(sorted(FLOW_FIELDS.intersection(vals)))
+            )
+        if RECORD_FIELDS.intersection(vals):
+            self._meso_check_open_record()
+        if "override_reason" in vals:
+            vals = dict(vals, **self._meso_override_approval(vals["override_reason"]))
+        return super().write(vals)
+
+    def _meso_flow_fields_message(self, fields_set):
+        return self.env._(
+            "%(fields)s of a treatment session change only through Complete and Cancel.",
+            fields=", ".join(
+                self._fields[name].get_description(self.env)["string"] for name in fields_set
+            ),
+        )
+
+    def _meso_check_open_record(self):
+        """A completed or cancelled session is a closed clinical record."""
+        closed = self.filtered(lambda session: session.state != "planned")
+        if closed:
+            raise UserError(
+                self.env._(
+                    "Session %(session)s is %(state)s: its patient, date, vials, lots and "
+                    "volumes can no longer change. Add a note instead; a completed session is "
+                    "undone only by cancelling it.",
+                    session=closed[0].name,
+                    state=dict(self._fields["state"]._description_selection(self.env))[
+                        closed[0].state
+                    ].lower(),
+                )
+            )
+
+    def _meso_override_approval(self, reason=True):
+        """Who approved the override and when: a clinic manager's act, whatever the path."""
+        if not reason:
+            return {"override_approved_by_id": False, "override_approved_at": False}
+        self._meso_check_manager(
+            self.env._("Only a clinic manager can approve going ahead despite a contraindication.")
+        )
+        return {
+            "override_approved_by_id": self.env.uid,
+            "override_approved_at": fields.Datetime.now(),
+        }
+
+    def _meso_check_manager(self, message):
+        if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
+            raise AccessError(message)
 
     @api.onchange("formulation_id")
     def _onchange_formulation_id(self):
@@ -130,6 +240,15 @@ class MesoTreatmentSession(models.Model):
         if any(session.state == "done" for session in self):
             raise UserError(
                 self.env._("A completed session cannot be deleted: cancel it to return its vials.")
+            )
+        traced = self.sudo().filtered("consumption_ids")
+        if traced:
+            raise UserError(
+                self.env._(
+                    "Session %(session)s took vials from stock: it stays in the record, with "
+                    "its return, for the lots' recall lists.",
+                    session=traced[0].name,
+                )
             )
 
     # ------------------------------------------------------------------
@@ -183,9 +302,14 @@ class MesoTreatmentSession(models.Model):
         self._message_log(
             body=escape(
                 self.env._(
-                    "Contraindications overridden: %(reasons)s. Reason: %(reason)s",
+                    "Contraindications overridden: %(reasons)s. Reason: %(reason)s "
+                    "(approved by %(manager)s on %(date)s)",
                     reasons="; ".join(reasons),
                     reason=override,
+                    manager=self.override_approved_by_id.name or self.env.user.name,
+                    date=fields.Datetime.to_string(
+                        self.override_approved_at or fields.Datetime.now()
+                    ),
                 )
             )
         )
@@ -196,6 +320,7 @@ class MesoTreatmentSession(models.Model):
     def action_done(self):
         """Screen, allocate vials lot by lot, post and validate the consumption picking."""
         self._meso_lock_ledger()
+        self.check_access("write")
         for session in self:
             session._meso_complete()
         return True
@@ -270,23 +395,64 @@ class MesoTreatmentSession(models.Model):
                     )
                 )
 
+    def _meso_check_late_entry(self):
+        """A session completed long after its date is a manager's late entry: its lots
+        are judged at that date, so back-dating is not a practitioner's to do."""
+        self.ensure_one()
+        hours = self.company_id.meso_late_entry_hours
+        if self.date >= fields.Datetime.now() - timedelta(hours=hours):
+            return False
+        self._meso_check_manager(
+            self.env._(
+                "Session %(session)s is dated %(date)s, more than %(hours)s hours ago: a late "
+                "entry is completed by a clinic manager. Ask one, or correct the session's date.",
+                session=self.name,
+                date=fields.Datetime.to_string(self.date),
+                hours=hours,
+            )
+        )
+        return True
+
     def _meso_complete(self):
         self.ensure_one()
         self._meso_check_completable()
+        late = self._meso_check_late_entry()
         self._meso_screen()
-        draws, vials_needed = self._meso_draw_open_vials()
-        Orderpoint = self.env["stock.warehouse.orderpoint"]
-        products = self.line_ids.product_id
-        orderpoints = Orderpoint._meso_rules_for(self, products)
+        # From here the session's stock, purchase and activity work runs as superuser, as
+        # Odoo's own procurement does: a practitioner needs no Inventory or Purchase rights
+        # to finish her day. Safe because the checks above ran with her rights (she may
+        # write this session of her company, the screening passed or a manager approved
+        # it, the date is hers to record), and every search below is bound to this
+        # session's company and clinic. sudo() keeps her uid: the moves, the ledger, the
+        # RFQ's chatter and the activities are hers.
+        session = self.sudo()
+        draws, vials_needed = session._meso_draw_open_vials()
+        Orderpoint = session.env["stock.warehouse.orderpoint"]
+        products = session.line_ids.product_id
+        orderpoints = Orderpoint._meso_rules_for(session, products)
         rfq_before = orderpoints._meso_open_rfq_snapshot()
-        picking = self._meso_post_picking(vials_needed)
-        self._meso_record_consumption(draws, picking)
-        self.write({"state": "done", "picking_id": picking.id if picking else False})
-        orderpoints._meso_replenish_after(self, rfq_before)
-        for line in self.line_ids.filtered(
+        picking = session._meso_post_picking(vials_needed)
+        session._meso_record_consumption(draws, picking)
+        for line in session.line_ids.filtered(
             lambda ln: not ln.lot_id and len(ln.consumption_ids.lot_id) == 1
         ):
             line.lot_id = line.consumption_ids.lot_id
+        session.write(
+            {"state": "done", "picking_id": picking.id if picking else False, "late_entry": late}
+        )
+        if late:
+            session._message_log(
+                body=escape(
+                    self.env._(
+                        "Late entry: the session given on %(date)s was completed on %(now)s "
+                        "by %(user)s.",
+                        date=fields.Datetime.to_string(self.date),
+                        now=fields.Datetime.to_string(fields.Datetime.now()),
+                        user=self.env.user.name,
+                    )
+                )
+            )
+        orderpoints._meso_replenish_after(session, rfq_before)
 
     def _meso_draw_open_vials(self):
         """Draw multi-dose lines from vials already open; return the draws and the
@@ -357,7 +523,8 @@ class MesoTreatmentSession(models.Model):
                 "picking_type_id": picking_type.id,
                 "location_id": source.id,
                 "location_dest_id": destination.id,
-                "partner_id": self.patient_id.partner_id.id,
+                # no partner: the patient stays out of stock documents, and Odoo sends
+                # no delivery SMS or e-mail; the session reference is the only link
                 "origin": self.name,
                 "scheduled_date": self.date,
                 "company_id": self.company_id.id,
@@ -383,6 +550,7 @@ class MesoTreatmentSession(models.Model):
         )
         picking.action_confirm()
         self._meso_reserve(picking.move_ids)
+        self._meso_check_received(picking.move_ids.move_line_ids)
         shortages = [
             self.env._(
                 "%(product)s: %(needed)s vial(s) needed, %(available)s usable in "
@@ -412,7 +580,7 @@ class MesoTreatmentSession(models.Model):
             )
         picking.move_ids.picked = True
         result = picking.with_context(
-            meso_consumption_date=self.date, skip_backorder=True, skip_expired=True
+            meso_consumption_date=self.date, skip_backorder=True, skip_expired=True, skip_sms=True
         ).button_validate()
         if result is not True or picking.state != "done":
             raise UserError(
@@ -422,6 +590,33 @@ class MesoTreatmentSession(models.Model):
                 )
             )
         return picking
+
+    def _meso_check_received(self, move_lines):
+        """A vial is never injected before its lot arrived in the clinic."""
+        if not move_lines:
+            return
+        received = self.env["stock.quant"]._read_group(
+            [
+                ("lot_id", "in", move_lines.lot_id.ids),
+                ("location_id", "child_of", self.warehouse_id.lot_stock_id.id),
+            ],
+            ["lot_id"],
+            ["in_date:min"],
+        )
+        for lot, in_date in received:
+            if in_date and in_date > self.date:
+                raise UserError(
+                    self.env._(
+                        "Lot %(lot)s of %(product)s was received on %(received)s, after "
+                        "session %(session)s (%(date)s): a vial cannot be injected before it "
+                        "arrived. Correct the session's date or pick another lot.",
+                        lot=lot.name,
+                        product=lot.product_id.display_name,
+                        received=fields.Datetime.to_string(in_date),
+                        session=self.name,
+                        date=fields.Datetime.to_string(self.date),
+                    )
+                )
 
     @api.model
     def _meso_reserve(self, moves):
@@ -551,11 +746,40 @@ class MesoTreatmentSession(models.Model):
     def action_cancel(self):
         """Cancel; a completed session returns its vials to the lots they came from."""
         self._meso_lock_ledger()
+        self.check_access("write")
         for session in self:
+            session._meso_check_cancellable()
+        # The return picking and the ledger's marks run as superuser, like the
+        # completion: the rights were checked just above (_meso_check_cancellable), and
+        # sudo() keeps the user's uid for the chatter.
+        for session in self.sudo():
             if session.state == "done":
                 session._meso_return_stock()
             session.state = "cancelled"
         return True
+
+    def _meso_check_cancellable(self):
+        """A practitioner cancels a planned session, or her own completed one on its day;
+        any other cancellation of a completed session is a clinic manager's."""
+        self.ensure_one()
+        if self.state == "cancelled":
+            raise UserError(
+                self.env._("Session %(session)s is already cancelled.", session=self.name)
+            )
+        if self.state != "done" or self.env.su or self.env.user.has_group(MANAGER_GROUP):
+            return
+        today = fields.Date.context_today(self)
+        given_on = fields.Date.context_today(self, self.date)
+        if self.practitioner_id != self.env.user or given_on != today:
+            raise AccessError(
+                self.env._(
+                    "Session %(session)s was completed by %(practitioner)s on %(date)s: only "
+                    "its practitioner, on the same day, or a clinic manager can cancel it.",
+                    session=self.name,
+                    practitioner=self.practitioner_id.name or "-",
+                    date=fields.Date.to_string(given_on),
+                )
+            )
 
     def _meso_return_stock(self):
         self.ensure_one()
@@ -580,6 +804,14 @@ class MesoTreatmentSession(models.Model):
         opened_here.write({"state": "cancelled", "remaining_ml": 0.0})
         if self.picking_id:
             self.return_picking_id = self._meso_return_picking()
+        # the rows stay: the lot's recall list shows the consumption and its return
+        self.consumption_ids.write(
+            {
+                "returned": True,
+                "return_picking_id": self.return_picking_id.id,
+                "returned_at": fields.Datetime.now(),
+            }
+        )
         self._message_log(body=escape(self.env._("Cancelled: the vials went back to their lots.")))
 
     def _meso_return_picking(self):

@@ -22,6 +22,24 @@ class MesoTreatmentSessionLine(models.Model):
     vial_qty = fields.Float("Vials from stock", compute="_compute_consumed")
     waste_ml = fields.Float("Waste (ml)", compute="_compute_consumed")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env["meso.treatment.session"].browse(
+            {vals["session_id"] for vals in vals_list if vals.get("session_id")}
+        )._meso_check_open_record()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        sessions = self.session_id
+        if vals.get("session_id"):
+            sessions |= sessions.browse(vals["session_id"])
+        sessions._meso_check_open_record()
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_closed(self):
+        self.session_id._meso_check_open_record()
+
     @api.depends("consumption_ids")
     def _compute_consumed(self):
         for line in self:

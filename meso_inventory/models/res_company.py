@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class ResCompany(models.Model):
@@ -27,6 +28,24 @@ class ResCompany(models.Model):
         "Expiry alerts to",
         help="Who receives lot expiry alerts; empty: every clinic manager.",
     )
+
+    meso_late_entry_hours = fields.Integer(
+        "Late entry after (hours)",
+        default=24,
+        help="A session completed more than this many hours after its date is a late entry: "
+        "only a clinic manager completes it, and its chatter says so.",
+    )
+
+    @api.constrains("meso_late_entry_hours")
+    def _check_meso_late_entry_hours(self):
+        for company in self:
+            if not 1 <= company.meso_late_entry_hours <= 24 * 31:
+                raise ValidationError(
+                    self.env._(
+                        "Late entry after (hours) must be between 1 and %(max)s hours (a month).",
+                        max=24 * 31,
+                    )
+                )
 
     def _meso_purchasing_users(self):
         self.ensure_one()

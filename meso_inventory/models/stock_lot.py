@@ -2,7 +2,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 
 EXPIRY_BUCKETS = [
@@ -19,6 +19,11 @@ BUCKET_HORIZONS = [("expired", 0), ("lt30", 30), ("lt90", 90)]
 class StockLot(models.Model):
     _inherit = "stock.lot"
 
+    # who moved a lot's dates, and when, stays in its chatter
+    expiration_date = fields.Datetime(tracking=True)
+    use_date = fields.Datetime(tracking=True)
+    removal_date = fields.Datetime(tracking=True)
+    alert_date = fields.Datetime(tracking=True)
     meso_is_vial = fields.Boolean(related="product_id.meso_is_vial")
     meso_expiry_bucket = fields.Selection(
         EXPIRY_BUCKETS,
@@ -75,21 +80,31 @@ class StockLot(models.Model):
         return [("id", "in", self._meso_quarantine_quants(any_lot=True).lot_id.ids)]
 
     def action_meso_scrap_quarantine(self):
-        """Scrap what of these lots waits in quarantine."""
-        quants = self._meso_quarantine_quants()
+        """Scrap what of these lots waits in quarantine: a clinic manager's act."""
+        if not self.env.user.has_group("meso_inventory.group_manager"):
+            raise AccessError(self.env._("Only a clinic manager can scrap quarantined vials."))
+        self.check_access("read")
+        # Scrapping needs Inventory administrator rights on scraps and valuation; the
+        # manager's right was checked above, the lots are ones she may read, and sudo()
+        # keeps her uid on the scrap orders.
+        quants = self.sudo()._meso_quarantine_quants()
         if not quants:
             raise UserError(self.env._("Nothing of these lots is in quarantine."))
         for quant in quants:
-            scrap = self.env["stock.scrap"].create(
-                {
-                    "product_id": quant.product_id.id,
-                    "lot_id": quant.lot_id.id,
-                    "scrap_qty": quant.quantity,
-                    "product_uom_id": quant.product_id.uom_id.id,
-                    "location_id": quant.location_id.id,
-                    "company_id": quant.company_id.id,
-                    "origin": self.env._("Expired, from quarantine"),
-                }
+            scrap = (
+                self.env["stock.scrap"]
+                .sudo()
+                .create(
+                    {
+                        "product_id": quant.product_id.id,
+                        "lot_id": quant.lot_id.id,
+                        "scrap_qty": quant.quantity,
+                        "product_uom_id": quant.product_id.uom_id.id,
+                        "location_id": quant.location_id.id,
+                        "company_id": quant.company_id.id,
+                        "origin": self.env._("Expired, from quarantine"),
+                    }
+                )
             )
             scrap.action_validate()
         return True
@@ -156,7 +171,8 @@ class StockLot(models.Model):
         )
         action.update(
             name=self.env._("Patients treated with lot %(lot)s", lot=self.name),
-            domain=[("consumption_ids.lot_id", "=", self.id), ("state", "=", "done")],
+            # cancelled sessions stay listed: their rows show the vials' return
+            domain=[("consumption_ids.lot_id", "=", self.id)],
             context={"create": False},
         )
         return action

@@ -1,1 +1,2 @@
 from . import meso_audit_export
+from . import meso_opened_vial_discard

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytz
 
-from odoo import fields, models
-from odoo.exceptions import UserError
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_is_zero, split_every
 
 from ..report.meso_audit_xlsx import (
@@ -200,7 +200,16 @@ class MesoAuditExport(models.TransientModel):
             "target": "self",
         }
 
+    @api.constrains("company_id")
+    def _check_company_of_user(self):
+        for export in self:
+            if export.company_id not in self.env.user.company_ids:
+                raise AccessError(
+                    self.env._("You can only export the stock of a company you work for.")
+                )
+
     def _check_options(self):
+        self._check_company_of_user()
         if self.horizon_days < 0:
             raise UserError(self.env._("The expiry horizon must be zero or more days."))
         if self.period_start > self.period_end:
@@ -307,16 +316,24 @@ class MesoAuditExport(models.TransientModel):
         )
 
     def _meso_unit_costs(self, products):
-        """Average unit cost of each product at the date, from Odoo's valuation layers."""
+        """Average unit cost of each product at the date, from Odoo's valuation layers.
+
+        Valuation layers are the Inventory administrators' to read; the export is the
+        clinic managers' (its access rights), and this read is bound to the export's
+        company, one of the user's (_check_options), hence sudo()."""
         costs = {}
-        for product, value, qty in self.env["stock.valuation.layer"]._read_group(
-            [
-                ("product_id", "in", products.ids),
-                ("company_id", "=", self.company_id.id),
-                ("create_date", "<=", self.as_of),
-            ],
-            ["product_id"],
-            ["value:sum", "quantity:sum"],
+        for product, value, qty in (
+            self.env["stock.valuation.layer"]
+            .sudo()
+            ._read_group(
+                [
+                    ("product_id", "in", products.ids),
+                    ("company_id", "=", self.company_id.id),
+                    ("create_date", "<=", self.as_of),
+                ],
+                ["product_id"],
+                ["value:sum", "quantity:sum"],
+            )
         ):
             if qty:
                 costs[product.id] = value / qty
