@@ -104,8 +104,13 @@ class MesoCommon(TransactionCase):
 
     @classmethod
     def _stock(cls, lot, quantity, in_date=None):
+        """Vials of the lot on the clinic's shelf, received a year ago unless told."""
         cls.env["stock.quant"]._update_available_quantity(
-            lot.product_id, cls.stock_location, quantity, lot_id=lot, in_date=in_date
+            lot.product_id,
+            cls.stock_location,
+            quantity,
+            lot_id=lot,
+            in_date=in_date or datetime.now() - timedelta(days=365),
         )
 
     def _delivery(self, product, quantity):

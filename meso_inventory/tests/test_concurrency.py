@@ -98,12 +98,12 @@ def server():
         _drop()
 
 
-def _client(url):
-    uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(DB, "admin", "admin", {})
+def _client(url, login="admin", password="admin"):
+    uid = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").authenticate(DB, login, password, {})
     models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
 
     def call(model, method, *args, **kwargs):
-        return models.execute_kw(DB, uid, "admin", model, method, list(args), kwargs)
+        return models.execute_kw(DB, uid, password, model, method, list(args), kwargs)
 
     return call
 
@@ -157,9 +157,44 @@ def test_competing_for_the_last_vials(server):
             "product_max_qty": 10,
         },
     )
+    # Real logins on a server out of test mode, where stock_sms asks before texting a
+    # delivery's partner: practitioners without Inventory rights treat patients who have
+    # a phone and an e-mail.
+    group = call("ir.model.data", "check_object_reference", "meso_inventory", "group_practitioner")[
+        1
+    ]
+    employee = call("ir.model.data", "check_object_reference", "base", "group_user")[1]
+    call(
+        "res.company",
+        "write",
+        [1],
+        {"stock_move_sms_validation": True, "stock_move_email_validation": True},
+    )
+    for login in ("dr-a", "dr-b"):
+        call(
+            "res.users",
+            "create",
+            {
+                "name": login,
+                "login": login,
+                "password": f"{login}-pw",
+                "groups_id": [(6, 0, [group, employee])],
+            },
+        )
     sessions = []
     for index in range(SESSIONS):
-        patient = call("meso.patient", "create", {"name": f"Patient {index}"})
+        contact = call(
+            "res.partner",
+            "create",
+            {
+                "name": f"Patient {index}",
+                "phone": f"+33 6 00 00 00 {index:02d}",
+                "email": f"p{index}@example.com",
+            },
+        )
+        patient = call(
+            "meso.patient", "create", {"name": f"Patient {index}", "partner_id": contact}
+        )
         sessions.append(
             call(
                 "meso.treatment.session",
@@ -173,8 +208,11 @@ def test_competing_for_the_last_vials(server):
         )
 
     def complete(session):
+        login = ("dr-a", "dr-b")[session % 2]
         try:
-            _client(server)("meso.treatment.session", "action_done", [session])
+            _client(server, login, f"{login}-pw")(
+                "meso.treatment.session", "action_done", [session]
+            )
             return "done"
         except xmlrpc.client.Fault as fault:
             return fault.faultString
@@ -210,6 +248,13 @@ def test_competing_for_the_last_vials(server):
     assert sum(c["vial_qty"] for c in consumed) == VIALS
     rfqs = call("purchase.order", "search", [("partner_id", "=", vendor), ("state", "=", "draft")])
     assert len(rfqs) == 1
+    # no patient on a stock document, nobody texted or told their order was shipped
+    pickings = call(
+        "stock.picking", "search_read", [("meso_session_id", "in", sessions)], ["partner_id"]
+    )
+    assert len(pickings) == VIALS and not any(p["partner_id"] for p in pickings), pickings
+    assert not call("sms.sms", "search", [])
+    assert not call("mail.mail", "search", [("subject", "ilike", "delivery")])
     # completions take turns: none failed on a serialization error and had to be redone
     with open(LOG, encoding="utf-8") as log:
         server_log = log.read()
