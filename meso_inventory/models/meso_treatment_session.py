@@ -18,6 +18,7 @@ FLOW_FIELDS = frozenset(
         "return_picking_id",
         "override_approved_by_id",
         "override_approved_at",
+        "override_contraindications",
         "late_entry",
     }
 )
@@ -110,6 +111,13 @@ class MesoTreatmentSession(models.Model):
         "res.users", "Override approved by", readonly=True, copy=False, tracking=True
     )
     override_approved_at = fields.Datetime("Override approved on", readonly=True, copy=False)
+    override_contraindications = fields.Text(
+        "Contraindications approved",
+        readonly=True,
+        copy=False,
+        help="What the manager saw when approving the override; any other reason found at "
+        "completion refuses the session again.",
+    )
     late_entry = fields.Boolean(
         readonly=True,
         copy=False,
@@ -161,6 +169,7 @@ class MesoTreatmentSession(models.Model):
         sessions.filtered(
             lambda s: s.formulation_id and not s.line_ids
         )._meso_fill_from_formulation()
+        sessions.filtered("override_approved_by_id")._meso_record_approved_contraindications()
         return sessions
 
     def write(self, vals):
@@ -172,7 +181,18 @@ class MesoTreatmentSession(models.Model):
             self._meso_check_open_record()
         if "override_reason" in vals:
             vals = dict(vals, **self._meso_override_approval(vals["override_reason"]))
-        return super().write(vals)
+        result = super().write(vals)
+        if vals.get("override_reason"):
+            self._meso_record_approved_contraindications()
+        return result
+
+    def _meso_record_approved_contraindications(self):
+        # written by the approval itself (a flow field), in one language so that the
+        # completion compares like with like whoever completes it
+        for session in self.sudo():
+            session.override_contraindications = "\n".join(
+                session.with_context(lang="en_US")._meso_screening_reasons()
+            )
 
     def _meso_flow_fields_message(self, fields_set):
         return self.env._(
@@ -200,11 +220,15 @@ class MesoTreatmentSession(models.Model):
 
     def _meso_override_approval(self, reason=True):
         """Who approved the override and when: a clinic manager's act, whatever the path."""
-        if not reason:
-            return {"override_approved_by_id": False, "override_approved_at": False}
         self._meso_check_manager(
             self.env._("Only a clinic manager can approve going ahead despite a contraindication.")
         )
+        if not reason:
+            return {
+                "override_approved_by_id": False,
+                "override_approved_at": False,
+                "override_contraindications": False,
+            }
         return {
             "override_approved_by_id": self.env.uid,
             "override_approved_at": fields.Datetime.now(),
@@ -289,6 +313,25 @@ class MesoTreatmentSession(models.Model):
         if not reasons:
             return
         override = self.sudo().override_reason
+        approved = set((self.override_contraindications or "").splitlines())
+        unapproved = [
+            reason
+            for reason, key in zip(
+                reasons, self.with_context(lang="en_US")._meso_screening_reasons(), strict=True
+            )
+            if key not in approved
+        ]
+        if override and unapproved:
+            raise UserError(
+                self.env._(
+                    "Session %(session)s for %(patient)s cannot go ahead: the override was "
+                    "approved for other contraindications than these:\n- %(reasons)s\n"
+                    "A clinic manager must approve the override again.",
+                    session=self.name,
+                    patient=self.patient_id.name,
+                    reasons="\n- ".join(unapproved),
+                )
+            )
         if not override:
             raise UserError(
                 self.env._(

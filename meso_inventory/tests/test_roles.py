@@ -302,6 +302,41 @@ class TestRoles(HttpCase, MesoCommon):
         session = self.env["meso.treatment.session"].browse(session_id)
         self.assertEqual(session.override_approved_by_id, self.manager)
         self.assertTrue(session.override_approved_at)
+        # the approval covers what the manager saw: a vial the patient is allergic to,
+        # added afterwards by the practitioner, is refused again
+        vial_c = self._create_vial(
+            "Vitamin C 5 ml",
+            volume=5.0,
+            meso_composition_ids=[(0, 0, {"ingredient_id": self.vit_c.id, "concentration": 200.0})],
+        )
+        self.pregnant.allergy_ingredient_ids = self.vit_c
+        line = (0, 0, {"product_id": vial_c.product_variant_id.id, "volume_ml": 1.0})
+        self.rpc(
+            self.practitioner, "meso.treatment.session", "write", [session_id], {"line_ids": [line]}
+        )
+        self.assertRefusedRpc(
+            self.practitioner,
+            "meso.treatment.session",
+            "action_done",
+            [session_id],
+            pattern="approved for other contraindications than these:\n- allergic to Vitamin C",
+        )
+        self.rpc(
+            self.practitioner,
+            "meso.treatment.session",
+            "write",
+            [session_id],
+            {
+                "line_ids": [
+                    (
+                        2,
+                        session.line_ids.filtered(
+                            lambda ln: ln.product_id == vial_c.product_variant_id
+                        ).id,
+                    )
+                ]
+            },
+        )
         self.rpc(self.practitioner, "meso.treatment.session", "action_done", [session_id])
         self.assertEqual(session.state, "done")
         log = " ".join(session.message_ids.mapped("body"))
