@@ -1,3 +1,4 @@
+from . import meso_company_check_mixin
 from . import meso_ingredient
 from . import meso_composition_line
 from . import product_template

@@ -32,7 +32,7 @@ PROTOCOL_RANGES = [
 class MesoFormulation(models.Model):
     _name = "meso.formulation"
     _description = "Mesotherapy formulation and protocol"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "meso.company.check.mixin"]
     _order = "is_template desc, name"
     _check_company_auto = True
 

@@ -13,7 +13,7 @@ SKIN_TYPES = [
 class MesoPatient(models.Model):
     _name = "meso.patient"
     _description = "Mesotherapy patient"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "meso.company.check.mixin"]
     _order = "name"
     _check_company_auto = True
 

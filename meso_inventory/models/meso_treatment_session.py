@@ -42,7 +42,7 @@ RECORD_FIELDS = frozenset(
 class MesoTreatmentSession(models.Model):
     _name = "meso.treatment.session"
     _description = "Mesotherapy treatment session"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "meso.company.check.mixin"]
     _order = "date desc, id desc"
     _check_company_auto = True
 

@@ -1,6 +1,8 @@
 from collections import defaultdict
 from datetime import timedelta
 
+from markupsafe import escape
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
@@ -35,11 +37,6 @@ class StockLot(models.Model):
     )
     meso_days_to_expiry = fields.Integer("Days to expiry", compute="_compute_meso_days_to_expiry")
 
-    meso_expiry_alerted = fields.Boolean(
-        "Expiry alert sent",
-        copy=False,
-        help="Clinic managers were told this lot reaches its alert date.",
-    )
     meso_quarantine_qty = fields.Float(
         "In quarantine",
         compute="_compute_meso_quarantine_qty",
@@ -111,9 +108,9 @@ class StockLot(models.Model):
 
     @api.model
     def _cron_meso_expiry(self):
-        """Daily: alert clinic managers of lots at their alert date (once per lot) and
-        quarantine what has expired."""
-        self._meso_alert_expiring()
+        """Daily: alert of lots at their alert date (product_expiry's alert, once per lot)
+        and quarantine what has expired."""
+        self._alert_date_exceeded()
         warehouses = self.env["stock.warehouse"].search(
             [("meso_quarantine_location_id", "!=", False)]
         )
@@ -121,37 +118,41 @@ class StockLot(models.Model):
         return True
 
     @api.model
-    def _meso_alert_expiring(self):
+    def _alert_date_exceeded(self):
+        """product_expiry's alert, for vials: every clinic manager of the lot's company
+        (or the company's expiry contact) is told what expires, how much and when. The
+        lots are marked reminded as Odoo does, so Odoo's own loop skips them and each
+        lot is alerted once."""
         lots = (
             self.env["stock.quant"]
             .search(
                 [
                     ("product_id.meso_is_vial", "=", True),
                     ("lot_id.alert_date", "<=", fields.Datetime.now()),
-                    ("lot_id.meso_expiry_alerted", "=", False),
+                    ("lot_id.product_expiry_reminded", "=", False),
                     ("location_id.usage", "=", "internal"),
                     ("quantity", ">", 0),
                 ]
             )
             .lot_id
         )
-        activity_type = self.env.ref("meso_inventory.mail_activity_type_expiry_alert")
+        activity_type = self.env.ref("product_expiry.mail_activity_type_alert_date_reached")
         for lot in lots:
-            user = (lot.company_id or self.env.company)._meso_expiry_users()[:1]
-            lot.activity_schedule(
-                activity_type_id=activity_type.id,
-                user_id=user.id or self.env.uid,
-                note=self.env._(
+            note = escape(
+                self.env._(
                     "%(qty)s %(uom)s of %(product)s in lot %(lot)s expire on %(date)s.",
-                    qty=lot.product_qty,
+                    qty=f"{lot.product_qty:g}",
                     uom=lot.product_uom_id.name,
                     product=lot.product_id.display_name,
                     lot=lot.name,
                     date=fields.Date.to_string(lot.expiration_date),
-                ),
+                )
             )
-        lots.meso_expiry_alerted = True
-        return lots
+            users = (lot.company_id or self.env.company)._meso_expiry_users()
+            for user in users or self.env.user:
+                lot.activity_schedule(activity_type_id=activity_type.id, user_id=user.id, note=note)
+        lots.product_expiry_reminded = True
+        return super()._alert_date_exceeded()
 
     def _compute_meso_session_count(self):
         groups = self.env["meso.treatment.consumption"]._read_group(

@@ -234,7 +234,7 @@ class StockWarehouseOrderpoint(models.Model):
                 order.activity_schedule(
                     activity_type_id=activity_type.id,
                     user_id=user.id,
-                    note="; ".join(crossings),
+                    note=escape("; ".join(crossings)),
                 )
 
     @api.model

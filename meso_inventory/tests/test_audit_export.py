@@ -1,5 +1,6 @@
 import base64
 import io
+import zipfile
 from datetime import date, datetime, timedelta
 from unittest.mock import patch
 
@@ -205,14 +206,29 @@ class TestAuditExport(MesoCommon):
         )
 
     def test_pseudonyms_are_stable_and_hide_the_name(self):
-        self._treat()
-        _w, content, _book, values = self._export(pseudonymise=True)
+        session = self._treat()
+        _w, content, book, values = self._export(pseudonymise=True)
         pseudonym = self._rows(values["Consumption"])[0][2]
         self.assertRegex(pseudonym, r"^PT-[0-9A-F]{10}$")
         self.assertNotIn(b"Claire", content)
-        for name in SHEETS:
-            for row in values[name].iter_rows(values_only=True):
-                self.assertNotIn("Claire Martin", row)
+        # nothing leads back to the person: not the session reference (which pickings
+        # carry), not the database, not the document's properties
+        reference = self._rows(values["Consumption"])[0][1]
+        self.assertRegex(reference, r"^SE-[0-9A-F]{10}$")
+        self.assertEqual(self._rows(values["Recall"])[0][5], reference)
+        dbname = self.env.cr.dbname
+        for sheet in values.worksheets:
+            for row in sheet.iter_rows(values_only=True):
+                for cell in row:
+                    self.assertNotIn(str(cell or ""), ("Claire Martin", session.name, dbname))
+                    self.assertNotIn(session.name, str(cell or ""))
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            for member in archive.namelist():
+                text = archive.read(member)
+                for secret in ("Claire", session.name, dbname):
+                    self.assertNotIn(secret.encode(), text, member)
+        properties = book.properties
+        self.assertFalse(properties.creator or properties.lastModifiedBy or properties.title)
         _w, _content, _book, again = self._export(pseudonymise=True)
         self.assertEqual(self._rows(again["Consumption"])[0][2], pseudonym)
         self.assertEqual(self._rows(again["Recall"])[0][3], pseudonym)

@@ -26,7 +26,8 @@ class TestExpiryJob(MesoCommon):
             cls._stock(lot, qty)
 
     def _alerts(self, lot):
-        return lot.activity_ids.filtered(lambda a: a.activity_type_id.name == "Lot expiry alert")
+        alert = self.env.ref("product_expiry.mail_activity_type_alert_date_reached")
+        return lot.activity_ids.filtered(lambda a: a.activity_type_id == alert)
 
     def test_alert_date_raises_one_activity_per_lot_once(self):
         self.env["stock.lot"]._cron_meso_expiry()
@@ -38,7 +39,19 @@ class TestExpiryJob(MesoCommon):
         self.assertEqual(len(self._alerts(self.soon)), 1)
         with freeze_time(NOW + timedelta(days=180)):
             self.env["stock.lot"]._cron_meso_expiry()
+            self.env["procurement.group"].run_scheduler()  # Odoo's own alert: nothing more
         self.assertEqual(len(self._alerts(self.later)), 1)
+        self.assertEqual(len(self._alerts(self.soon)), 1)
+
+    def test_expiry_alert_reaches_every_clinic_manager(self):
+        self.company.meso_stock_manager_id = False
+        second = self._create_user("manager2", "meso_inventory.group_manager")
+        self.soon.name = "<img src=x onerror=alert(1)>"
+        self.env["stock.lot"]._alert_date_exceeded()
+        alerts = self._alerts(self.soon)
+        self.assertEqual(alerts.user_id, self.manager | second)
+        self.assertIn("&lt;img src=x onerror=alert(1)&gt;", alerts[0].note)
+        self.assertNotIn("<img", alerts[0].note)
 
     def test_expired_lots_quarantined_by_a_validated_transfer(self):
         self.env["stock.lot"]._cron_meso_expiry()

@@ -1,6 +1,4 @@
 import base64
-import hashlib
-import hmac
 import io
 import tempfile
 from collections import defaultdict
@@ -10,7 +8,7 @@ import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, float_is_zero, split_every
+from odoo.tools import SQL, float_is_zero, hmac, split_every
 
 from ..report.meso_audit_xlsx import (
     COUNT_SHEET,
@@ -115,6 +113,8 @@ class MesoAuditExport(models.TransientModel):
     _name = "meso.audit.export"
     _description = "Stock audit export"
     _check_company_auto = True
+    # the workbook names patients: it is downloaded at once, and does not linger
+    _transient_max_hours = 0.25
 
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company
@@ -177,7 +177,8 @@ class MesoAuditExport(models.TransientModel):
                 {
                     "company_id": self.company_id.id,
                     "warehouse_id": self.warehouse_id.id,
-                    "database": self.env.cr.dbname,
+                    # names no database: a token an import of this database recognises
+                    "database": self._meso_database_token(),
                     "exported_at": fields.Datetime.to_string(fields.Datetime.now()),
                 }
             )
@@ -207,6 +208,9 @@ class MesoAuditExport(models.TransientModel):
                 raise AccessError(
                     self.env._("You can only export the stock of a company you work for.")
                 )
+
+    def _meso_database_token(self):
+        return hmac(self.env(su=True), "meso_inventory.audit-database", self.env.cr.dbname)[:16]
 
     def _check_options(self):
         self._check_company_of_user()
@@ -344,9 +348,18 @@ class MesoAuditExport(models.TransientModel):
     def _meso_patient_label(self, patient):
         if not self.pseudonymise:
             return patient.name
-        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret", "")
-        digest = hmac.new(secret.encode(), f"meso.patient:{patient.id}".encode(), hashlib.sha256)
-        return f"PT-{digest.hexdigest()[:10].upper()}"
+        return self._meso_pseudonym("PT", "meso_inventory.audit-patient", patient.id)
+
+    def _meso_session_label(self, session_id, name):
+        """A session's reference leads to its patient (through its pickings, its chatter):
+        a pseudonymised workbook gives a stable code instead."""
+        if not self.pseudonymise:
+            return name
+        return self._meso_pseudonym("SE", "meso_inventory.audit-session", session_id)
+
+    def _meso_pseudonym(self, prefix, scope, record_id):
+        digest = hmac(self.env(su=True), scope, record_id)
+        return f"{prefix}-{digest[:10].upper()}"
 
     def _meso_consumption_domain(self):
         return [
@@ -389,7 +402,7 @@ class MesoAuditExport(models.TransientModel):
                 row[0]: row[1:]
                 for row in self.env.execute_query(
                     SQL(
-                        """SELECT c.id, %s, s.name, c.patient_id, c.practitioner_id,
+                        """SELECT c.id, %s, s.id, s.name, c.patient_id, c.practitioner_id,
                                   c.product_id, l.name, c.volume_ml, c.vial_qty, c.waste_ml,
                                   c.cost
                              FROM meso_treatment_consumption c
@@ -402,15 +415,17 @@ class MesoAuditExport(models.TransientModel):
                 )
             }
             patients = names(
-                "meso.patient", {r[2] for r in lines.values()}, self._meso_patient_label
+                "meso.patient", {r[3] for r in lines.values()}, self._meso_patient_label
             )
-            users = names("res.users", {r[3] for r in lines.values()}, lambda user: user.name)
-            products = names("product.product", {r[4] for r in lines.values()})
+            users = names("res.users", {r[4] for r in lines.values()}, lambda user: user.name)
+            products = names("product.product", {r[5] for r in lines.values()})
             for line_id in chunk:
-                date, session, patient, user, product, lot, ml, vials, waste, cost = lines[line_id]
+                (date, session_id, session, patient, user, product, lot, ml, vials, waste, cost) = (
+                    lines[line_id]
+                )
                 yield (
                     date,
-                    session,
+                    self._meso_session_label(session_id, session),
                     patients.get(patient, ""),
                     users.get(user, ""),
                     products[product],
@@ -444,7 +459,7 @@ class MesoAuditExport(models.TransientModel):
             groups = self.env.execute_query(
                 SQL(
                     """SELECT c.lot_id, c.patient_id, count(DISTINCT c.session_id),
-                              string_agg(DISTINCT s.name, ', ' ORDER BY s.name),
+                              array_agg(DISTINCT ARRAY[s.id::text, s.name]),
                               %s, %s, array_agg(DISTINCT c.practitioner_id), sum(c.volume_ml)
                          FROM meso_treatment_consumption c
                          JOIN meso_treatment_session s ON s.id = c.session_id
@@ -471,8 +486,11 @@ class MesoAuditExport(models.TransientModel):
             products = names("product.product", {lots[g[0]][1] for g in groups})
             position = {lot_id: index for index, lot_id in enumerate(chunk)}
             groups.sort(key=lambda g: (position[g[0]], g[4], patients.get(g[1], "")))
-            for lot_id, patient, count, references, first, last, user_ids, ml in groups:
+            for lot_id, patient, count, sessions, first, last, user_ids, ml in groups:
                 lot, product, expiration = lots[lot_id]
+                references = ", ".join(
+                    sorted(self._meso_session_label(int(sid), name) for sid, name in sessions)
+                )
                 yield (
                     lot,
                     products[product],
@@ -673,7 +691,10 @@ class MesoAuditExport(models.TransientModel):
         meta = {
             row[0]: row[1] for row in book[META_SHEET].iter_rows(values_only=True) if row and row[0]
         }
-        if meta.get("signature") != SIGNATURE or meta.get("database") != self.env.cr.dbname:
+        if (
+            meta.get("signature") != SIGNATURE
+            or meta.get("database") != self._meso_database_token()
+        ):
             raise UserError(not_ours)
         rows = list(book[COUNT_SHEET].iter_rows(values_only=True))
         header = [column.header for column in COUNT]

@@ -1,7 +1,9 @@
-"""18.0.1.2.0: practitioners no longer are Inventory users, and patients leave stock
-documents (consumption pickings lose the partner they were addressed to)."""
+"""18.0.1.2.0: practitioners no longer are Inventory users, patients leave stock
+documents (consumption pickings lose the partner they were addressed to), and the expiry
+alert is product_expiry's (a lot alerted by the addon is marked reminded)."""
 
 from odoo import SUPERUSER_ID, api
+from odoo.tools import column_exists
 
 
 def migrate(cr, version):
@@ -15,3 +17,6 @@ def migrate(cr, version):
     )
     pickings.move_ids.write({"partner_id": False})
     pickings.write({"partner_id": False})
+    if column_exists(cr, "stock_lot", "meso_expiry_alerted"):
+        cr.execute("UPDATE stock_lot SET product_expiry_reminded = TRUE WHERE meso_expiry_alerted")
+        cr.execute("ALTER TABLE stock_lot DROP COLUMN meso_expiry_alerted")
