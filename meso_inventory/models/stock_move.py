@@ -10,3 +10,7 @@ class StockMove(models.Model):
     meso_session_line_id = fields.Many2one(
         "meso.treatment.session.line", index="btree_not_null", copy=False
     )
+
+    def _prepare_merge_moves_distinct_fields(self):
+        # two lines of a session taking the same vial keep their own moves, lots and trace
+        return super()._prepare_merge_moves_distinct_fields() + ["meso_session_line_id"]

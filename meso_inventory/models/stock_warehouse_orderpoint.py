@@ -185,7 +185,9 @@ class StockWarehouseOrderpoint(models.Model):
             )
         )
         if below:
-            below._procure_orderpoint_confirm(company_id=session.company_id)
+            # a session never fails because purchasing cannot happen: what could not be
+            # ordered is told to purchasing below, and Odoo logs its own exception
+            below._procure_orderpoint_confirm(company_id=session.company_id, raise_user_error=False)
             orderpoints.invalidate_recordset()
         reordered = orderpoints.filtered(
             lambda op: (
@@ -202,7 +204,41 @@ class StockWarehouseOrderpoint(models.Model):
             for op in reordered
         }
         reordered._meso_alert_purchasing(session, forecasts)
+        (below - reordered)._meso_alert_not_ordered(session)
         return reordered
+
+    def _meso_alert_not_ordered(self, session):
+        """Rules the session took below their minimum but for which no RFQ could be made
+        (typically: the vial has no vendor): purchasing is told what is missing."""
+        activity_type = self.env.ref("mail.mail_activity_data_warning")
+        for orderpoint in self:
+            product = orderpoint.product_id
+            has_vendor = orderpoint.supplier_id or product.seller_ids.filtered(
+                lambda seller, op=orderpoint: (
+                    seller.company_id in (op.company_id, self.env["res.company"])
+                )
+            )
+            missing = (
+                self.env._("the vial has a vendor; see the vial's activities for Odoo's reason")
+                if has_vendor
+                else self.env._("the vial has no vendor: add one on its Purchase tab")
+            )
+            note = escape(
+                self.env._(
+                    "%(product)s fell below its minimum (%(min)s) in %(clinic)s after session "
+                    "%(session)s, but no RFQ could be created: %(missing)s.",
+                    product=product.display_name,
+                    min=f"{orderpoint.product_min_qty:g}",
+                    clinic=orderpoint.warehouse_id.name,
+                    session=session.name,
+                    missing=missing,
+                )
+            )
+            template = product.product_tmpl_id
+            for user in orderpoint.company_id._meso_purchasing_users() or self.env.user:
+                template.activity_schedule(
+                    activity_type_id=activity_type.id, user_id=user.id, note=note
+                )
 
     def _meso_alert_purchasing(self, session, forecasts):
         lines = self.env["purchase.order.line"].search(

@@ -77,6 +77,26 @@ class TestReorder(MesoCommon):
         self.assertIn("minimum 10", log.body)
         self.assertEqual(self.orderpoint.meso_open_rfq_qty, 21)
 
+    def test_a_vial_without_vendor_never_blocks_the_session(self):
+        orphan = self._create_vial("Peptide 2 ml")
+        lot = self._create_lot(orphan, "PEP-1", 300, now=NOW)
+        self._stock(lot, 3)
+        self.env["stock.warehouse.orderpoint"].create(
+            {
+                "product_id": orphan.product_variant_id.id,
+                "warehouse_id": self.warehouse.id,
+                "product_min_qty": 3,
+                "product_max_qty": 6,
+            }
+        )
+        session = self._session(self.patient, [(orphan, 2.0)])
+        session.action_done()
+        self.assertEqual(session.state, "done")
+        alert = orphan.activity_ids.filtered(lambda a: a.user_id == self.buyer)
+        self.assertEqual(len(alert), 1)
+        self.assertIn("no RFQ could be created: the vial has no vendor", alert.note)
+        self.assertIn(session.name, alert.note)
+
     def test_next_consumption_tops_up_the_same_rfq(self):
         self.vial.seller_ids.min_qty = 1
         self.orderpoint.product_max_qty = 10

@@ -218,6 +218,25 @@ class TestTreatmentSession(MesoCommon):
         self.assertAlmostEqual(vial.remaining_ml, 7.0)
         self.assertFalse(self.env["stock.picking"].search([("meso_session_id", "=", session.id)]))
 
+    def test_the_same_vial_on_two_lines_keeps_each_lines_trace(self):
+        def trace(line):
+            return [(c.lot_id, c.volume_ml, c.vial_qty, c.waste_ml) for c in line.consumption_ids]
+
+        session = self._session(
+            self.patient, [(self.booster, 2.0, self.far), (self.booster, 1.0, self.near)]
+        )
+        session.action_done()
+        first, second = session.line_ids
+        self.assertEqual(trace(first), [(self.far, 2.0, 1.0, 0.0)])
+        self.assertEqual(trace(second), [(self.near, 1.0, 1.0, 1.0)])
+        self.assertEqual(len(session.picking_id.move_ids), 2)
+        self.assertEqual((self._qty(self.near), self._qty(self.far)), (1, 4))
+        fefo = self._session(self.patient, [(self.booster, 2.0), (self.booster, 4.0)])
+        fefo.action_done()
+        first, second = fefo.line_ids
+        self.assertEqual(trace(first), [(self.near, 2.0, 1.0, 0.0)])
+        self.assertEqual(trace(second), [(self.far, 4.0, 2.0, 0.0)])
+
     def test_picked_lot_is_used(self):
         session = self._session(self.patient, [(self.booster, 2.0, self.far)])
         session.action_done()
