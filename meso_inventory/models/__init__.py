@@ -1,4 +1,5 @@
 from . import meso_company_check_mixin
+from . import meso_number_check_mixin
 from . import meso_ingredient
 from . import meso_composition_line
 from . import product_template

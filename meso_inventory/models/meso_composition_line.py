@@ -20,7 +20,9 @@ AMOUNT_PER_ML = {
 
 class MesoCompositionLine(models.Model):
     _name = "meso.composition.line"
+    _inherit = ["meso.number.check.mixin"]
     _description = "Active ingredient of a vial"
+    _meso_number_bounds = {"concentration": (-1e6, 1e6)}  # zero and below: _check_concentration
     _order = "product_tmpl_id, sequence, id"
     _check_company_auto = True
 

@@ -32,8 +32,15 @@ PROTOCOL_RANGES = [
 class MesoFormulation(models.Model):
     _name = "meso.formulation"
     _description = "Mesotherapy formulation and protocol"
-    _inherit = ["mail.thread", "mail.activity.mixin", "meso.company.check.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "meso.company.check.mixin",
+        "meso.number.check.mixin",
+    ]
     _order = "is_template desc, name"
+    # the protocol's own ranges: _check_protocol
+    _meso_number_bounds = {name: (-1e6, 1e6) for name, _low, _high in PROTOCOL_RANGES}
     _check_company_auto = True
 
     name = fields.Char(required=True, tracking=True)

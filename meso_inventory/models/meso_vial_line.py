@@ -9,8 +9,10 @@ class MesoVialLine(models.AbstractModel):
     """A volume of one vial product: a line of a formulation or of a session."""
 
     _name = "meso.vial.line"
+    _inherit = ["meso.number.check.mixin"]
     _description = "Volume of a vial"
     _check_company_auto = True
+    _meso_number_bounds = {"volume_ml": (-1e6, 1e6)}  # sign and size: _check_vial_volume
 
     sequence = fields.Integer(default=10)
     product_id = fields.Many2one(

@@ -1,7 +1,13 @@
 from odoo import Command, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .meso_number_check_mixin import check_numbers
+
 APPROVED_FOR_INJECTION = ("ce", "fda")
+
+
+# zero and negative values: _check_meso_vial
+NUMBER_BOUNDS = {"meso_volume_ml": (-1e6, 1000), "meso_in_use_hours": (0, 24 * 366)}
 
 
 class ProductTemplate(models.Model):
@@ -73,6 +79,7 @@ class ProductTemplate(models.Model):
     def create(self, vals_list):
         buy = self._meso_buy_route()
         for vals in vals_list:
+            check_numbers(self, vals, NUMBER_BOUNDS)
             if vals.get("meso_is_vial"):
                 vals.update(self._meso_vial_stock_values())
                 # A vial's composition and lots belong to one clinic's company.
@@ -82,6 +89,7 @@ class ProductTemplate(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        check_numbers(self, vals, NUMBER_BOUNDS)
         if vals.get("meso_is_vial"):
             vals = dict(vals, **self._meso_vial_stock_values())
             buy = self._meso_buy_route()

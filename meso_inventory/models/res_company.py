@@ -1,5 +1,13 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+
+from .meso_number_check_mixin import check_numbers
+
+COMPANY_NUMBER_BOUNDS = {
+    "meso_usage_window_days": (1, 3650),
+    "meso_safety_days": (0, 365),
+    "meso_review_days": (0, 365),
+    "meso_late_entry_hours": (1, 24 * 31),
+}
 
 
 class ResCompany(models.Model):
@@ -36,16 +44,15 @@ class ResCompany(models.Model):
         "only a clinic manager completes it, and its chatter says so.",
     )
 
-    @api.constrains("meso_late_entry_hours")
-    def _check_meso_late_entry_hours(self):
-        for company in self:
-            if not 1 <= company.meso_late_entry_hours <= 24 * 31:
-                raise ValidationError(
-                    self.env._(
-                        "Late entry after (hours) must be between 1 and %(max)s hours (a month).",
-                        max=24 * 31,
-                    )
-                )
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            check_numbers(self, vals, COMPANY_NUMBER_BOUNDS)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_numbers(self, vals, COMPANY_NUMBER_BOUNDS)
+        return super().write(vals)
 
     def _meso_purchasing_users(self):
         self.ensure_one()

@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+from .meso_number_check_mixin import check_numbers
+from .res_company import COMPANY_NUMBER_BOUNDS
 
 
 class ResConfigSettings(models.TransientModel):
@@ -18,3 +21,9 @@ class ResConfigSettings(models.TransientModel):
     meso_stock_manager_id = fields.Many2one(
         related="company_id.meso_stock_manager_id", readonly=False
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            check_numbers(self, vals, COMPANY_NUMBER_BOUNDS)
+        return super().create(vals_list)

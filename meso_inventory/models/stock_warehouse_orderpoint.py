@@ -8,6 +8,10 @@ from psycopg2.extras import execute_values
 from odoo import Command, api, fields, models
 from odoo.tools import float_compare, float_round
 
+from .meso_number_check_mixin import check_numbers
+
+NUMBER_BOUNDS = {"product_min_qty": (0, 1e6), "product_max_qty": (0, 1e6), "qty_multiple": (0, 1e6)}
+
 
 class StockWarehouseOrderpoint(models.Model):
     _inherit = "stock.warehouse.orderpoint"
@@ -38,6 +42,16 @@ class StockWarehouseOrderpoint(models.Model):
     meso_open_rfq_qty = fields.Float(
         "Open RFQs", compute="_compute_meso_open_rfq_qty", digits="Product Unit of Measure"
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            check_numbers(self, vals, NUMBER_BOUNDS)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_numbers(self, vals, NUMBER_BOUNDS)
+        return super().write(vals)
 
     # ------------------------------------------------------------------
     # Usable stock: what expires before it can be used does not count

@@ -109,7 +109,7 @@ class TestBadInput(MesoCommon):
             (
                 "another company's patient",
                 UserError,
-                "companies",
+                "belongs to another company",
                 lambda: self._session(self.foreign_patient, [(self.vial, 2.0)]),
             ),
             (

@@ -111,7 +111,9 @@ def _aligned(columns, rows):
 
 class MesoAuditExport(models.TransientModel):
     _name = "meso.audit.export"
+    _inherit = ["meso.number.check.mixin"]
     _description = "Stock audit export"
+    _meso_number_bounds = {"horizon_days": (0, 3650)}
     _check_company_auto = True
     # the workbook names patients: it is downloaded at once, and does not linger
     _transient_max_hours = 0.25
