@@ -9,7 +9,36 @@ class StockMoveLine(models.Model):
 
     def _action_done(self):
         self._meso_check_no_expired_lot()
+        self._meso_check_received_expiry()
         return super()._action_done()
+
+    def _meso_check_received_expiry(self):
+        """A vial is received with the expiry printed on it: a lot without one, or one
+        already past (the receipt's default is today), is a typing omission."""
+        now = fields.Datetime.now()
+
+        def is_undated(ml):
+            # a lot typed on the receipt is created later in _action_done, with the
+            # line's expiration date
+            expiry = ml.lot_id.expiration_date if ml.lot_id else ml.expiration_date
+            return (
+                ml.product_id.meso_is_vial
+                and ml.location_id.usage == "supplier"
+                and ml.location_dest_id.usage == "internal"
+                and not (expiry and expiry > now)
+            )
+
+        undated = self.filtered(is_undated)
+        if undated:
+            ml = undated[0]
+            raise UserError(
+                self.env._(
+                    "Lot %(lot)s of %(product)s has no expiration date in the future: type the "
+                    "expiry printed on the vials before validating the receipt.",
+                    lot=ml.lot_id.name or ml.lot_name or "-",
+                    product=ml.product_id.display_name,
+                )
+            )
 
     def _meso_check_no_expired_lot(self):
         """An expired vial may be quarantined, scrapped or returned, never consumed."""

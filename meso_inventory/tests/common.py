@@ -67,9 +67,9 @@ class MesoCommon(TransactionCase):
         )
 
     @contextmanager
-    def assertRefused(self, exception, pattern):
+    def assertRefused(self, exception, pattern, msg=None):
         """Like assertRaisesRegex, but rolls back what the refused call wrote."""
-        with self.assertRaises(exception) as refusal:
+        with self.assertRaises(exception, msg=msg) as refusal:
             yield refusal
         self.assertRegex(str(refusal.exception), pattern)
 

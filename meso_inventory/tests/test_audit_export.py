@@ -11,6 +11,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..report import meso_audit_xlsx
+from ..wizards import meso_audit_export
 from .common import MesoCommon
 
 NOW = datetime(2026, 3, 2, 9, 0)
@@ -40,6 +41,7 @@ class TestAuditExport(MesoCommon):
             for lot, qty in ((cls.expired, 2), (cls.near, 5), (cls.far, 3)):
                 cls._count(lot, qty)
         cls.patient = cls._create_patient("Claire Martin")
+        cls.gauze = cls.env["product.template"].create({"name": "Gauze", "is_storable": True})
         cls.orderpoint = cls.env["stock.warehouse.orderpoint"].create(
             {
                 "product_id": cls.product.id,
@@ -149,8 +151,9 @@ class TestAuditExport(MesoCommon):
         self.assertEqual(reorder[0], "HA booster 2 ml")
         self.assertEqual(reorder[2:7], [8, 6, 6, 1, 5])  # the expired 2 are not usable
         count = {row[2]: row for row in self._rows(values["Count sheet"]) if row[0] != "Total"}
-        self.assertEqual(count["L2-FAR"][3], 3)
-        self.assertIsNone(count["L2-FAR"][4])
+        self.assertEqual(count["L2-FAR"][3].date(), date(2026, 9, 18))
+        self.assertEqual(count["L2-FAR"][4], 3)
+        self.assertIsNone(count["L2-FAR"][5])
         recall = [row for row in self._rows(values["Recall"]) if row[0] != "Total"]
         self.assertEqual(len(recall), 1)
         self.assertEqual(recall[0][:2], ["L1-NEAR", "HA booster 2 ml"])
@@ -234,15 +237,24 @@ class TestAuditExport(MesoCommon):
         self.assertEqual(self._rows(again["Recall"])[0][3], pseudonym)
 
     # -- counts back ---------------------------------------------------------
-    def _filled(self, content, counts):
+    def _filled(self, content, counts, edit=None):
+        """The count sheet with `counts` {lot name: counted} typed in, after `edit`
+        (a function of the sheet and its column letters) if any."""
         book = load_workbook(io.BytesIO(content))
         sheet = book["Count sheet"]
+        col = {cell.value: cell.column_letter for cell in sheet[1]}
         for row in sheet.iter_rows(min_row=2):
             if row[2].value in counts:
-                row[4].value = counts[row[2].value]
+                sheet[f"{col['Counted']}{row[0].row}"] = counts[row[2].value]
+        if edit:
+            edit(sheet, col)
         buffer = io.BytesIO()
         book.save(buffer)
         return base64.b64encode(buffer.getvalue())
+
+    def _import(self, wizard, file_data):
+        wizard.import_file = file_data
+        return wizard.action_import_counts()
 
     def _qty(self, lot):
         lot.invalidate_recordset(["product_qty"])
@@ -272,11 +284,35 @@ class TestAuditExport(MesoCommon):
         other = Workbook()
         buffer = io.BytesIO()
         other.save(buffer)
-        book = load_workbook(io.BytesIO(content))
-        book["Count sheet"]["I2"].value = 999999  # a lot that does not exist
-        book["Count sheet"]["E2"].value = 1
-        tampered = io.BytesIO()
-        book.save(tampered)
+
+        def tamper(sheet, col):
+            sheet[f"{col['lot_id']}2"] = 999999  # a lot that does not exist
+            sheet[f"{col['Counted']}2"] = 1
+
+        def wrong_lot(sheet, col):
+            sheet[f"{col['Lot']}3"] = "L2-FAR"  # typed over the row of L1-NEAR
+
+        def duplicate(sheet, col):
+            for column in (
+                "Location",
+                "Product",
+                "Lot",
+                "Counted",
+                "location_id",
+                "product_id",
+                "lot_id",
+            ):
+                sheet[f"{col[column]}5"] = sheet[f"{col[column]}3"].value
+
+        def gauze(sheet, col):  # a row added for a product that is not a vial
+            sheet[f"{col['Location']}6"] = self.stock_location.display_name
+            sheet[f"{col['Product']}6"] = self.gauze.display_name
+            sheet[f"{col['Counted']}6"] = 1
+
+        def too_long(sheet, col):
+            for row in range(6, 6 + 3 + meso_audit_export.MAX_ADDED_ROWS):
+                sheet[f"{col['Location']}{row}"] = "x"
+
         cases = [
             (base64.b64encode(b"not a spreadsheet"), "not a stock audit export"),
             (base64.b64encode(buffer.getvalue()), "not a stock audit export"),
@@ -285,16 +321,67 @@ class TestAuditExport(MesoCommon):
                 "Row 3: the count “three” is not a number",
             ),
             (self._filled(content, {"L1-NEAR": -1}), "is not a number of vials"),
-            (base64.b64encode(tampered.getvalue()), "Row 2: the lot does not exist"),
+            (self._filled(content, {"L1-NEAR": "nan"}), "the count “nan” is not a number"),
+            (self._filled(content, {"L1-NEAR": "inf"}), "the count “inf” is not a number"),
+            (self._filled(content, {"L1-NEAR": 1e308}), "is not a number of vials"),
+            (self._filled(content, {"L1-NEAR": 2.5}), "Row 3: 2.5 is not a whole number of Units"),
+            (self._filled(content, {}, tamper), "Row 2: the hidden columns were changed"),
+            (
+                self._filled(content, {"L1-NEAR": 4}, wrong_lot),
+                "Row 3: the lot “L2-FAR” is not this row's lot \\(L1-NEAR\\)",
+            ),
+            (
+                self._filled(content, {"L1-NEAR": 4}, duplicate),
+                "Row 5 counts the same location, vial and lot as row 3",
+            ),
+            (
+                self._filled(content, {"L1-NEAR": 4}, gauze),
+                "Row 6: Gauze is not a mesotherapy vial",
+            ),
+            (self._filled(content, {}, too_long), "more rows than its export and 1000 added"),
         ]
         for file_data, message in cases:
             wizard.import_file = file_data
-            with self.assertRefused(UserError, message):
+            with self.assertRefused(UserError, message, msg=message):
                 wizard.action_import_counts()
             self.assertEqual((self._qty(self.near), self._qty(self.far)), before)
         wizard.import_file = self._filled(content, {})
         with self.assertRefused(UserError, "No counted quantity"):
             wizard.action_import_counts()
+
+    def test_count_sheet_counted_before_sessions_is_applied_as_of_its_export(self):
+        wizard, content, _book, _values = self._export()
+        with freeze_time(NOW + timedelta(hours=2)):
+            self._session(self.patient, [(self.vial, 4.0)]).action_done()  # 2 of L1-NEAR
+            self.assertEqual(self._qty(self.near), 3)
+            # the counter found the 5 vials of L1-NEAR on the shelf before the sessions
+            self._import(wizard, self._filled(content, {"L1-NEAR": 5, "L2-FAR": 3}))
+        self.assertEqual((self._qty(self.near), self._qty(self.far)), (3, 3))
+        self.assertFalse(self.env["stock.move"].search([("name", "=", "Stock audit count")]))
+
+    def test_count_sheet_accepts_a_row_added_for_a_vial_found_on_the_shelf(self):
+        wizard, content, _book, _values = self._export()
+        found = self._create_lot(self.vial, "L3-FOUND", 100, now=NOW)
+
+        def add(lot, expiry=None):
+            def edit(sheet, col):
+                row = sheet.max_row + 1
+                sheet[f"{col['Location']}{row}"] = self.stock_location.display_name
+                sheet[f"{col['Product']}{row}"] = self.product.display_name
+                sheet[f"{col['Lot']}{row}"] = lot
+                sheet[f"{col['Expiration date']}{row}"] = expiry
+                sheet[f"{col['Counted']}{row}"] = 2
+
+            return edit
+
+        with self.assertRefused(UserError, "lot L4-NEW of HA booster 2 ml does not exist: give"):
+            self._import(wizard, self._filled(content, {}, add("L4-NEW")))
+        self._import(wizard, self._filled(content, {}, add("L3-FOUND")))
+        self.assertEqual(self._qty(found), 2)
+        self._import(wizard, self._filled(content, {}, add("L4-NEW", datetime(2027, 5, 31))))
+        new = self.env["stock.lot"].search([("name", "=", "L4-NEW")])
+        self.assertEqual((new.product_id, self._qty(new)), (self.product, 2))
+        self.assertEqual(new.expiration_date.date(), date(2027, 5, 31))
 
     def test_bad_options_refused(self):
         with self.assertRefused(UserError, "ends before it starts"):

@@ -19,6 +19,54 @@ class TestLotExpiry(MesoCommon):
         cls.vial = cls._create_vial()
         cls.product = cls.vial.product_variant_id
 
+    def test_a_receipt_of_vials_needs_each_lots_expiry(self):
+        supplier = self.env.ref("stock.stock_location_suppliers")
+        picking = self.env["stock.picking"].create(
+            {
+                "picking_type_id": self.warehouse.in_type_id.id,
+                "location_id": supplier.id,
+                "location_dest_id": self.stock_location.id,
+                "move_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "name": self.product.display_name,
+                            "product_id": self.product.id,
+                            "product_uom_qty": 3,
+                            "product_uom": self.product.uom_id.id,
+                            "location_id": supplier.id,
+                            "location_dest_id": self.stock_location.id,
+                        },
+                    )
+                ],
+            }
+        )
+        picking.action_confirm()
+        picking.move_ids.move_line_ids = [
+            (5, 0, 0),
+            (
+                0,
+                0,
+                {
+                    "product_id": self.product.id,
+                    "lot_name": "REC-1",
+                    "quantity": 3,
+                    "location_id": supplier.id,
+                    "location_dest_id": self.stock_location.id,
+                    "picking_id": picking.id,
+                },
+            ),
+        ]
+        picking.move_ids.picked = True
+        with self.assertRefused(UserError, "Lot REC-1 of .* has no expiration date in the future"):
+            picking.button_validate()
+        self.assertFalse(self.env["stock.lot"].search([("name", "=", "REC-1")]))
+        picking.move_line_ids.expiration_date = NOW + timedelta(days=400)
+        picking.button_validate()
+        lot = self.env["stock.lot"].search([("name", "=", "REC-1")])
+        self.assertEqual(lot.expiration_date, NOW + timedelta(days=400))
+
     def test_expiry_buckets(self):
         lots = {
             days: self._create_lot(self.vial, f"L{days}", days, now=NOW)

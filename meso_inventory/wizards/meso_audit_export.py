@@ -1,5 +1,7 @@
 import base64
+import datetime
 import io
+import math
 import tempfile
 from collections import defaultdict
 from datetime import timedelta
@@ -8,7 +10,7 @@ import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, float_is_zero, hmac, split_every
+from odoo.tools import SQL, float_compare, float_is_zero, float_round, hmac, split_every
 
 from ..report.meso_audit_xlsx import (
     COUNT_SHEET,
@@ -19,7 +21,10 @@ from ..report.meso_audit_xlsx import (
     SheetFull,
 )
 
-MAX_LISTED_ERRORS = 20
+MAX_LISTED_ERRORS = 20  # an import stops reading at this many wrong rows
+MAX_ADDED_ROWS = 1000  # rows a counter may add to the count sheet (vials found on the shelf)
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_COUNT = 1e6  # vials of one lot in one location
 CHUNK = 20000  # consumption lines read at a time
 RECALL_LOTS = 5000  # lots of the recall sheet read at a time
 
@@ -76,6 +81,7 @@ COUNT = [
     Column("location", "Location", "text", 22),
     Column("product", "Product", "text", 42),
     Column("lot", "Lot", "text", 16),
+    Column("expiration", "Expiration date", "date", 14),
     Column("expected", "Expected", "qty", 10, True),
     Column("counted", "Counted", "qty", 10),
     Column(
@@ -181,6 +187,7 @@ class MesoAuditExport(models.TransientModel):
                     "warehouse_id": self.warehouse_id.id,
                     # names no database: a token an import of this database recognises
                     "database": self._meso_database_token(),
+                    "count_rows": data["count_rows"],
                     "exported_at": fields.Datetime.to_string(fields.Datetime.now()),
                 }
             )
@@ -228,6 +235,7 @@ class MesoAuditExport(models.TransientModel):
         self.env.flush_all()  # the consumption and recall sheets are read with SQL
         stock = self._meso_stock_rows()
         reorder = self._meso_reorder_figures()
+        count = self._meso_count_rows()
         horizon = fields.Date.to_date(self.as_of) + timedelta(days=self.horizon_days)
         expiring = sorted(
             (row for row in stock if row["expiration"] and row["expiration"] <= horizon),
@@ -239,7 +247,8 @@ class MesoAuditExport(models.TransientModel):
             "expiring": _aligned(STOCK, expiring),
             "consumption": self._meso_consumption_rows(),
             "reorder": _aligned(REORDER, reorder),
-            "count": _aligned(COUNT, self._meso_count_rows()),
+            "count": _aligned(COUNT, count),
+            "count_rows": len(count),
             "recall": self._meso_recall_rows(),
         }
 
@@ -616,6 +625,9 @@ class MesoAuditExport(models.TransientModel):
                     "location": location.display_name,
                     "product": product.display_name,
                     "lot": lot.name or "",
+                    "expiration": fields.Date.to_date(lot.expiration_date)
+                    if lot.expiration_date
+                    else None,
                     "expected": quantity,
                     "counted": None,
                     "variance": "",
@@ -630,25 +642,40 @@ class MesoAuditExport(models.TransientModel):
     # Import of the filled-in count sheet
     # ------------------------------------------------------------------
     def action_import_counts(self):
-        """Apply the counted quantities as one inventory adjustment, or nothing at all."""
+        """Apply the counted quantities as one inventory adjustment, or nothing at all.
+
+        Each count is what was on the shelf when the sheet was exported: what moved in
+        or out of that location, product and lot since then is added to it, so that a
+        sheet counted before two sessions and imported after them does not put the
+        injected vials back."""
         self.ensure_one()
         if not self.import_file:
             raise UserError(self.env._("Choose the filled-in count sheet to import."))
-        counts = self._meso_read_counts(base64.b64decode(self.import_file))
+        content = base64.b64decode(self.import_file)
+        if len(content) > MAX_IMPORT_BYTES:
+            raise UserError(
+                self.env._(
+                    "This file is larger than a count sheet can be (%(size)s MB at most): "
+                    "import the count sheet exported by this wizard.",
+                    size=MAX_IMPORT_BYTES // (1024 * 1024),
+                )
+            )
+        counts, exported_at = self._meso_read_counts(content)
         if not counts:
             raise UserError(self.env._("No counted quantity was filled in: nothing to apply."))
+        moved = self._meso_moved_since(counts, exported_at)
         Quant = self.env["stock.quant"].with_context(inventory_mode=True)
         quants = Quant.browse()
-        for (location, product, lot), counted in counts.items():
-            quant = Quant.create(
+        for key, counted in counts.items():
+            location, product, lot = key
+            quants |= Quant.create(
                 {
                     "product_id": product.id,
                     "location_id": location.id,
                     "lot_id": lot.id,
-                    "inventory_quantity": counted,
+                    "inventory_quantity": max(counted + moved.get(key, 0.0), 0.0),
                 }
             )
-            quants |= quant
         changed = quants.filtered(
             lambda q: (
                 not float_is_zero(
@@ -661,24 +688,49 @@ class MesoAuditExport(models.TransientModel):
             changed.with_context(
                 inventory_name=self.import_reason or self.env._("Stock audit count")
             )._apply_inventory()
+        since = [key for key, quantity in moved.items() if quantity]
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Counts applied"),
                 "message": self.env._(
-                    "%(count)s line(s) counted, %(changed)s adjusted.",
+                    "%(count)s line(s) counted, %(changed)s adjusted; %(moved)s line(s) "
+                    "also moved since the export, and were counted as of the export.",
                     count=len(quants),
                     changed=len(changed),
+                    moved=len(since),
                 ),
                 "type": "success",
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
 
+    def _meso_moved_since(self, counts, exported_at):
+        """{(location, product, lot): vials in less vials out} since the export."""
+        moved = defaultdict(float)
+        keys = set(counts)
+        locations = self.env["stock.location"].union(*(key[0] for key in keys))
+        products = self.env["product.product"].union(*(key[1] for key in keys))
+        MoveLine = self.env["stock.move.line"]
+        for side, sign in (("location_dest_id", 1), ("location_id", -1)):
+            for location, product, lot, quantity in MoveLine._read_group(
+                [
+                    ("state", "=", "done"),
+                    ("date", ">", exported_at),
+                    ("product_id", "in", products.ids),
+                    (side, "in", locations.ids),
+                ],
+                [side, "product_id", "lot_id"],
+                ["quantity_product_uom:sum"],
+            ):
+                if (location, product, lot) in keys:
+                    moved[location, product, lot] += sign * quantity
+        return moved
+
     def _meso_read_counts(self, content):
-        """{(location, product, lot): counted} from the file, or a UserError listing every
-        row that is not right."""
+        """({(location, product, lot): counted}, export time) from the file, or a
+        UserError listing every row that is not right."""
         from openpyxl import load_workbook  # noqa: PLC0415  only needed here
 
         not_ours = self.env._(
@@ -696,84 +748,240 @@ class MesoAuditExport(models.TransientModel):
         if (
             meta.get("signature") != SIGNATURE
             or meta.get("database") != self._meso_database_token()
+            or not str(meta.get("count_rows", "")).isdigit()
+            or not meta.get("exported_at")
         ):
             raise UserError(not_ours)
-        rows = list(book[COUNT_SHEET].iter_rows(values_only=True))
+        rows = book[COUNT_SHEET].iter_rows(values_only=True)
         header = [column.header for column in COUNT]
-        if not rows or list(rows[0][: len(header)]) != header:
+        first = next(rows, None)
+        if not first or list(first[: len(header)]) != header:
             raise UserError(not_ours)
-        parsed, errors = self._meso_parse_count_rows(rows[1:])
-        counts, more_errors = self._meso_resolve_counts(parsed)
-        errors += more_errors
+        limit = int(meta["count_rows"]) + MAX_ADDED_ROWS
+        counts, errors = self._meso_parse_count_rows(rows, limit)
         if errors:
-            listed = [message for _row, message in sorted(errors)][:MAX_LISTED_ERRORS]
-            if len(errors) > MAX_LISTED_ERRORS:
-                listed.append(
-                    self.env._("… and %(count)s more.", count=len(errors) - MAX_LISTED_ERRORS)
-                )
+            listed = [message for _row, message in sorted(errors)]
+            if len(errors) >= MAX_LISTED_ERRORS:
+                listed.append(self.env._("… reading stopped there."))
             raise UserError(
                 self.env._(
                     "Nothing was applied. Correct these rows and import again:\n%(errors)s",
                     errors="\n".join(listed),
                 )
             )
-        return counts
+        return counts, fields.Datetime.to_datetime(meta["exported_at"])
 
-    def _meso_parse_count_rows(self, rows):
-        """[(row number, location id, product id, lot id, counted)] and [(row, error)]."""
+    def _meso_parse_count_rows(self, rows, limit):
+        """{(location, product, lot): counted} and [(row, error)] of the filled-in rows,
+        reading no further than `limit` data rows and MAX_LISTED_ERRORS wrong ones."""
         index = {column.key: i for i, column in enumerate(COUNT)}
-        parsed, errors = [], []
-        for number, row in enumerate(rows, start=2):
-            if not row or row[0] == "Total":
+        counts, seen, errors = {}, {}, []
+        for number, values in enumerate(rows, start=2):
+            if len(errors) >= MAX_LISTED_ERRORS:
+                break
+            if number - 1 > limit:
+                errors.append(
+                    (
+                        number,
+                        self.env._(
+                            "Row %(row)s: the sheet has more rows than its export and "
+                            "%(added)s added ones.",
+                            row=number,
+                            added=MAX_ADDED_ROWS,
+                        ),
+                    )
+                )
+                break
+            row = list(values or ()) + [None] * (len(COUNT) - len(values or ()))
+            if row[0] == "Total":
                 continue
-            raw = row[index["counted"]] if len(row) > index["counted"] else None
+            raw = row[index["counted"]]
             if raw in (None, ""):
                 continue
-            try:
-                counted = float(raw.replace(",", ".")) if isinstance(raw, str) else float(raw)
-                if counted < 0:
-                    raise ValueError(raw)
-            except (TypeError, ValueError):
+            counted = self._meso_count_value(raw)
+            if counted is None:
                 errors.append(
                     (
                         number,
                         self.env._(
                             "Row %(row)s: the count “%(value)s” is not a number of vials.",
                             row=number,
-                            value=raw,
+                            value=str(raw)[:40],
                         ),
                     )
                 )
                 continue
-            ids = [row[index[key]] for key in ("location_id", "product_id", "lot_id")]
-            parsed.append(
-                (number, *(int(i) if isinstance(i, int | float) else None for i in ids), counted)
-            )
-        return parsed, errors
-
-    def _meso_resolve_counts(self, parsed):
-        """{(location, product, lot): counted} for rows that name records of this clinic."""
-        locations = self.env["stock.location"].browse({r[1] for r in parsed if r[1]}).exists()
-        products = self.env["product.product"].browse({r[2] for r in parsed if r[2]}).exists()
-        lots = self.env["stock.lot"].browse({r[3] for r in parsed if r[3]}).exists()
-        clinic = self.warehouse_id.view_location_id
-        counts, errors = {}, []
-        for number, location_id, product_id, lot_id, counted in parsed:
-            location = locations.filtered(lambda loc, i=location_id: loc.id == i)
-            product = products.filtered(lambda p, i=product_id: p.id == i)
-            lot = lots.filtered(lambda lo, i=lot_id: lo.id == i)
-            if not location or location.usage != "internal" or not location._child_of(clinic):
+            key, error = self._meso_resolve_count_row(number, row, index)
+            if not error and key in seen:
                 error = self.env._(
-                    "Row %(row)s: the location does not exist in this clinic.", row=number
+                    "Row %(row)s counts the same location, vial and lot as row %(first)s.",
+                    row=number,
+                    first=seen[key],
                 )
-            elif not product or not product.meso_is_vial:
-                error = self.env._("Row %(row)s: the product does not exist.", row=number)
-            elif lot_id and (not lot or lot.product_id != product):
-                error = self.env._(
-                    "Row %(row)s: the lot does not exist for this product.", row=number
-                )
-            else:
-                counts[location, product, lot] = counted
+            if not error:
+                error = self._meso_check_count_unit(number, counted, key[1].uom_id)
+            if error:
+                errors.append((number, error))
                 continue
-            errors.append((number, error))
+            seen[key] = number
+            counts[key] = counted
         return counts, errors
+
+    def _meso_check_count_unit(self, number, counted, uom):
+        """Vials counted in units are whole; other units to their rounding."""
+        units = uom.category_id == self.env.ref("uom.product_uom_categ_unit")
+        rounding = 1.0 if units else uom.rounding
+        if float_compare(counted, float_round(counted, precision_rounding=rounding), 6):
+            return self.env._(
+                "Row %(row)s: %(value)s is not a whole number of %(unit)s.",
+                row=number,
+                value=f"{counted:g}",
+                unit=uom.name,
+            )
+        return None
+
+    @staticmethod
+    def _meso_count_value(raw):
+        try:
+            value = float(raw.replace(",", ".")) if isinstance(raw, str) else float(raw)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return value if math.isfinite(value) and 0 <= value <= MAX_COUNT else None
+
+    def _meso_resolve_count_row(self, number, row, index):
+        """((location, product, lot), None) or (None, what is wrong with the row). A row of
+        the export must still say what its hidden ids say; a row added by the counter is
+        found by what it says (an existing lot, or a new one when its expiry is given)."""
+        text = {key: str(row[index[key]] or "").strip() for key in ("location", "product", "lot")}
+        ids = [row[index[key]] for key in ("location_id", "product_id", "lot_id")]
+        if any(ids):
+            return self._meso_resolve_exported_row(number, text, ids)
+        return self._meso_resolve_added_row(number, text, row[index["expiration"]])
+
+    def _meso_resolve_exported_row(self, number, text, ids):
+        location_id, product_id, lot_id = (int(i) if isinstance(i, int | float) else 0 for i in ids)
+        location = self.env["stock.location"].browse(location_id).exists()
+        product = self.env["product.product"].browse(product_id).exists()
+        lot = self.env["stock.lot"].browse(lot_id).exists()
+        if not location or not product or (lot_id and (not lot or lot.product_id != product)):
+            return None, self.env._(
+                "Row %(row)s: the hidden columns were changed; export a new count sheet.",
+                row=number,
+            )
+        shown = [
+            (self.env._("location"), text["location"], location.display_name),
+            (self.env._("vial"), text["product"], product.display_name),
+            (self.env._("lot"), text["lot"], lot.name or ""),
+        ]
+        for what, typed, actual in shown:
+            if typed != actual:
+                return None, self.env._(
+                    "Row %(row)s: the %(what)s “%(typed)s” is not this row's %(what)s "
+                    "(%(actual)s). Put it back, and count another %(what)s on a new row.",
+                    row=number,
+                    what=what,
+                    typed=typed,
+                    actual=actual,
+                )
+        return self._meso_check_count_records(number, location, product, lot)
+
+    def _meso_resolve_added_row(self, number, text, expiration):
+        clinic = self.warehouse_id.view_location_id
+        location = self.env["stock.location"].search(
+            [
+                ("complete_name", "=", text["location"]),
+                ("usage", "=", "internal"),
+                ("id", "child_of", clinic.id),
+            ],
+            limit=1,
+        )
+        if not location:
+            return None, self.env._(
+                "Row %(row)s: “%(location)s” is not a stock location of %(clinic)s.",
+                row=number,
+                location=text["location"],
+                clinic=self.warehouse_id.name,
+            )
+        products = (
+            self.env["product.product"]
+            .search(
+                [
+                    ("name", "ilike", text["product"].rsplit("] ", 1)[-1]),
+                    ("company_id", "in", [False, self.company_id.id]),
+                ]
+            )
+            .filtered(lambda p: p.display_name == text["product"])
+        )
+        if len(products) != 1:
+            return None, self.env._(
+                "Row %(row)s: no single product is named “%(product)s”: copy its name from "
+                "another row.",
+                row=number,
+                product=text["product"],
+            )
+        lot = self.env["stock.lot"]
+        if text["lot"]:
+            lot = lot.search(
+                [
+                    ("name", "=", text["lot"]),
+                    ("product_id", "=", products.id),
+                    ("company_id", "in", [False, self.company_id.id]),
+                ],
+                limit=1,
+            )
+            if not lot:
+                expiry = self._meso_count_expiry(expiration)
+                if not expiry:
+                    return None, self.env._(
+                        "Row %(row)s: lot %(lot)s of %(product)s does not exist: give its "
+                        "expiration date to create it.",
+                        row=number,
+                        lot=text["lot"],
+                        product=text["product"],
+                    )
+                lot = lot.create(
+                    {
+                        "name": text["lot"],
+                        "product_id": products.id,
+                        "company_id": self.company_id.id,
+                        "expiration_date": expiry,
+                    }
+                )
+        return self._meso_check_count_records(number, location, products, lot)
+
+    @staticmethod
+    def _meso_count_expiry(value):
+        if isinstance(value, datetime.datetime):
+            return value
+        if isinstance(value, datetime.date):
+            return datetime.datetime.combine(value, datetime.time())
+        try:
+            return fields.Datetime.to_datetime(str(value).strip()) if value else None
+        except ValueError:
+            return None
+
+    def _meso_check_count_records(self, number, location, product, lot):
+        clinic = self.warehouse_id.view_location_id
+        if location.usage != "internal" or not location._child_of(clinic):
+            error = self.env._(
+                "Row %(row)s: %(location)s is not a stock location of %(clinic)s.",
+                row=number,
+                location=location.display_name,
+                clinic=self.warehouse_id.name,
+            )
+        elif not product.meso_is_vial:
+            error = self.env._(
+                "Row %(row)s: %(product)s is not a mesotherapy vial: the count sheet counts "
+                "vials only.",
+                row=number,
+                product=product.display_name,
+            )
+        elif product.tracking == "lot" and not lot:
+            error = self.env._(
+                "Row %(row)s: %(product)s is counted by lot: give the lot.",
+                row=number,
+                product=product.display_name,
+            )
+        else:
+            return (location, product, lot), None
+        return None, error
