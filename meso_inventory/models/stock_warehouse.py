@@ -20,10 +20,17 @@ class StockWarehouse(models.Model):
     meso_expiring_lot_count = fields.Integer(
         "Lots expiring within 30 days", compute="_compute_meso_dashboard"
     )
-    meso_below_min_count = fields.Integer("Vials below minimum", compute="_compute_meso_dashboard")
+    meso_below_min_count = fields.Integer(
+        "Vials with usable stock below minimum", compute="_compute_meso_dashboard"
+    )
     meso_open_rfq_count = fields.Integer("Open RFQs", compute="_compute_meso_dashboard")
     meso_session_today_count = fields.Integer("Sessions today", compute="_compute_meso_dashboard")
-    meso_waste_month_ml = fields.Float("Waste this month (ml)", compute="_compute_meso_dashboard")
+    meso_waste_month_ml = fields.Float(
+        "Single-use waste this month (ml)", compute="_compute_meso_dashboard"
+    )
+    meso_discarded_month_ml = fields.Float(
+        "Discarded from opened vials this month (ml)", compute="_compute_meso_dashboard"
+    )
 
     def _compute_meso_dashboard(self):
         for warehouse in self:
@@ -38,12 +45,18 @@ class StockWarehouse(models.Model):
             warehouse.meso_session_today_count = self.env["meso.treatment.session"].search_count(
                 domains["sessions_today"]
             )
-            warehouse.meso_waste_month_ml = sum(
-                self.env[model]._read_group(domains[key], [], ["waste_ml:sum"])[0][0] or 0.0
-                for model, key in (
-                    ("meso.treatment.consumption", "waste"),
-                    ("meso.opened.vial", "discarded"),
-                )
+            # each tile is the sum of the list it opens
+            warehouse.meso_waste_month_ml = (
+                self.env["meso.treatment.consumption"]._read_group(
+                    domains["waste"], [], ["waste_ml:sum"]
+                )[0][0]
+                or 0.0
+            )
+            warehouse.meso_discarded_month_ml = (
+                self.env["meso.opened.vial"]._read_group(
+                    domains["discarded"], [], ["waste_ml:sum"]
+                )[0][0]
+                or 0.0
             )
 
     def _meso_dashboard_domains(self):
@@ -77,18 +90,21 @@ class StockWarehouse(models.Model):
                 ("date", ">=", month_start),
                 ("waste_ml", ">", 0),
             ],
+            # when the vial was thrown away, not when its record was last touched
             "discarded": [
                 ("company_id", "=", self.company_id.id),
+                ("session_id.warehouse_id", "=", self.id),
                 ("state", "=", "discarded"),
-                ("write_date", ">=", month_start),
+                ("discarded_at", ">=", month_start),
             ],
         }
 
     def _meso_below_min_orderpoints(self):
-        orderpoints = self.env["stock.warehouse.orderpoint"].search(
-            [("warehouse_id", "=", self.id), ("product_id.meso_is_vial", "=", True)]
+        return (
+            self.env["stock.warehouse.orderpoint"]
+            .search([("warehouse_id", "=", self.id), ("product_id.meso_is_vial", "=", True)])
+            ._meso_below_min()
         )
-        return orderpoints.filtered(lambda op: op.qty_forecast < op.product_min_qty)
 
     def _meso_dashboard_action(self, xmlid, domain, context=None):
         action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
@@ -121,6 +137,14 @@ class StockWarehouse(models.Model):
         return self._meso_dashboard_action(
             "meso_inventory.meso_treatment_session_action",
             self._meso_dashboard_domains()["sessions_today"],
+        )
+
+    def action_meso_open_discarded(self):
+        self.ensure_one()
+        return self._meso_dashboard_action(
+            "meso_inventory.meso_opened_vial_action",
+            self._meso_dashboard_domains()["discarded"],
+            {"search_default_group_by_product": 1},
         )
 
     def action_meso_open_waste(self):

@@ -147,6 +147,21 @@ class StockWarehouseOrderpoint(models.Model):
             qty = math.ceil(float_round(qty / unit, precision_digits=6)) * unit
         return qty
 
+    def _meso_below_min(self):
+        """The vial rules whose usable stock (on hand, less what will expire unused) is
+        below the minimum: the one definition of "below minimum" used by the dashboard,
+        the daily digest and the audit export's Summary."""
+        return self.filtered(
+            lambda op: (
+                float_compare(
+                    op.meso_usable_qty,
+                    op.product_min_qty,
+                    precision_rounding=op.product_uom.rounding,
+                )
+                < 0
+            )
+        )
+
     def _compute_meso_open_rfq_qty(self):
         rfqs = self._meso_open_rfqs()
         for orderpoint in self:
@@ -296,16 +311,8 @@ class StockWarehouseOrderpoint(models.Model):
         )
         for company in orderpoints.company_id:
             below = orderpoints.filtered(
-                lambda op, company=company: (
-                    op.company_id == company
-                    and float_compare(
-                        op.qty_forecast,
-                        op.product_min_qty,
-                        precision_rounding=op.product_uom.rounding,
-                    )
-                    < 0
-                )
-            )
+                lambda op, company=company: op.company_id == company
+            )._meso_below_min()
             recipients = company._meso_purchasing_users().partner_id.filtered("email")
             if below and recipients:
                 mails |= (

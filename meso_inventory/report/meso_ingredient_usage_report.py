@@ -23,7 +23,11 @@ class MesoIngredientUsageReport(models.Model):
     ingredient_id = fields.Many2one("meso.ingredient", readonly=True)
     ingredient_category = fields.Selection(INGREDIENT_CATEGORIES, readonly=True)
     unit = fields.Selection([("mg", "mg"), ("ug", "µg"), ("iu", "IU")], readonly=True)
-    amount = fields.Float(readonly=True, digits=(16, 3))
+    # amounts of different units are never added up: one measure per unit
+    amount = fields.Float("Amount (in its unit)", readonly=True, digits=(16, 3), aggregator=None)
+    amount_mg = fields.Float("Amount (mg)", readonly=True, digits=(16, 3))
+    amount_ug = fields.Float("Amount (µg)", readonly=True, digits=(16, 3))
+    amount_iu = fields.Float("Amount (IU)", readonly=True, digits=(16, 3))
     volume_ml = fields.Float("Vial ml injected", readonly=True, digits=(16, 2))
 
     def init(self):
@@ -38,14 +42,21 @@ class MesoIngredientUsageReport(models.Model):
                        cl.ingredient_id, i.category AS ingredient_category,
                        CASE cl.concentration_unit
                             WHEN 'ug_ml' THEN 'ug' WHEN 'iu_ml' THEN 'iu' ELSE 'mg' END AS unit,
-                       c.volume_ml * cl.concentration
-                           * CASE cl.concentration_unit WHEN 'percent' THEN 10 ELSE 1 END
-                           AS amount,
+                       a.amount,
+                       CASE WHEN cl.concentration_unit IN ('mg_ml', 'percent')
+                            THEN a.amount END AS amount_mg,
+                       CASE WHEN cl.concentration_unit = 'ug_ml' THEN a.amount END AS amount_ug,
+                       CASE WHEN cl.concentration_unit = 'iu_ml' THEN a.amount END AS amount_iu,
                        c.volume_ml
                   FROM meso_treatment_consumption c
                   JOIN product_product pp ON pp.id = c.product_id
                   JOIN meso_composition_line cl ON cl.product_tmpl_id = pp.product_tmpl_id
                   JOIN meso_ingredient i ON i.id = cl.ingredient_id
+                 CROSS JOIN LATERAL (
+                       SELECT c.volume_ml * cl.concentration
+                              * CASE cl.concentration_unit WHEN 'percent' THEN 10 ELSE 1 END
+                              AS amount
+                 ) a
                  WHERE c.session_state = 'done'
             )
             """

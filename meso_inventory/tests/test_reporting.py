@@ -1,3 +1,10 @@
+import base64
+import io
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+from openpyxl import load_workbook
+
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -69,6 +76,13 @@ class TestReporting(MesoCommon):
             [("session_id", "=", session.id)], ["ingredient_category"], ["amount:sum"]
         )
         self.assertEqual(dict(grouped)["vitamin"], 1000.0)
+        # the pivot never adds mg and µg: one measure per unit, none for "amount"
+        report = self.env["meso.ingredient.usage.report"]
+        self.assertFalse(report._fields["amount"].aggregator)
+        total = report.read_group(
+            [("session_id", "=", session.id)], ["amount_mg:sum", "amount_ug:sum"], []
+        )[0]
+        self.assertEqual((total["amount_mg"], total["amount_ug"]), (60.0, 1000.0))
 
     def test_dashboard_cards_count_and_open_what_they_count(self):
         near = self._create_lot(self.vial, "CK-NEAR", 10)
@@ -108,3 +122,53 @@ class TestReporting(MesoCommon):
             ),
             1,
         )
+
+    def test_one_definition_of_waste_and_of_below_minimum(self):
+        multi = self._create_vial(
+            "Multivitamin 10 ml", volume=10.0, meso_multi_dose=True, meso_in_use_hours=24
+        )
+        lot = self._create_lot(multi, "MV-1", 200)
+        self._stock(lot, 3)
+        wh = self.warehouse
+        sessions = [self._session(self.patient, [(multi, 3.0)]) for _index in range(2)]
+        sessions[0].action_done()
+        old = sessions[0].consumption_ids.opened_vial_id
+        with freeze_time(datetime.now() - timedelta(days=40)):
+            old.sudo()._meso_discard("dropped")
+        old.sudo().message_post(body="later note")  # a later edit keeps the waste's date
+        old.sudo().write({"discard_reason": "dropped on the floor"})
+        sessions[1].action_done()
+        sessions[1].consumption_ids.opened_vial_id.sudo()._meso_discard("seal broken")
+        wh.invalidate_recordset()
+        self.assertEqual(wh.meso_discarded_month_ml, 7.0)
+        action = wh.action_meso_open_discarded()
+        listed = self.env[action["res_model"]].search(action["domain"])
+        self.assertEqual(sum(listed.mapped("waste_ml")), wh.meso_discarded_month_ml)
+        # below minimum: usable stock, whatever the open RFQs, on every screen and sheet
+        vendor = self.env["res.partner"].create({"name": "Vendor"})
+        multi.seller_ids = [(0, 0, {"partner_id": vendor.id, "price": 5.0})]
+        rule = self.env["stock.warehouse.orderpoint"].create(
+            {
+                "product_id": multi.product_variant_id.id,
+                "warehouse_id": wh.id,
+                "product_min_qty": 2,
+                "product_max_qty": 10,
+            }
+        )
+        self._session(self.patient, [(multi, 10.0)]).action_done()  # the last vial: RFQ for 10
+        rule.invalidate_recordset()
+        self.assertEqual(rule.meso_open_rfq_qty, 10)
+        self.assertGreaterEqual(rule.qty_forecast, rule.product_min_qty)
+        self.assertEqual(rule.meso_usable_qty, 0)
+        wh.invalidate_recordset()
+        self.assertIn(rule, wh._meso_below_min_orderpoints())
+        export = self.env["meso.audit.export"].create({"warehouse_id": wh.id})
+        export.action_export()
+        book = load_workbook(io.BytesIO(base64.b64decode(export.file_data)), read_only=True)
+        summary = list(book["Summary"].iter_rows(values_only=True))
+        row = next(r for r in summary if r[0] == multi.product_variant_id.display_name)
+        self.assertEqual(row[summary[0].index("Usable below minimum")], "yes")
+        reorder = list(book["Reorder status"].iter_rows(values_only=True))
+        row = next(r for r in reorder if r[0] == multi.product_variant_id.display_name)
+        forecast = row[reorder[0].index("Forecast (incl. open RFQs)")]
+        self.assertEqual(forecast, rule.qty_forecast)

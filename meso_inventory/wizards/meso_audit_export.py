@@ -39,7 +39,7 @@ SUMMARY = [
     Column("consumed_vials", "Vials used in period", "qty", 12, True),
     Column("consumed_ml", "ml injected in period", "qty", 12, True),
     Column("days_of_cover", "Days of cover", "qty", 10),
-    Column("below_min", "Below minimum", "text", 10),
+    Column("below_min", "Usable below minimum", "text", 10),
 ]
 STOCK = [
     Column("product", "Product", "text", 42),
@@ -69,7 +69,7 @@ REORDER = [
     Column("warehouse", "Clinic", "text", 16),
     Column("on_hand", "On hand", "qty", 10),
     Column("usable", "Usable", "qty", 10),
-    Column("forecast", "Forecast", "qty", 10),
+    Column("forecast", "Forecast (incl. open RFQs)", "qty", 10),
     Column("min", "Min", "qty", 8),
     Column("max", "Max", "qty", 8),
     Column("daily", "Daily use", "qty", 10),
@@ -546,7 +546,8 @@ class MesoAuditExport(models.TransientModel):
                     "warehouse": op.warehouse_id.name,
                     "on_hand": values["qty_available"],
                     "usable": usable,
-                    "forecast": values["virtual_available"] - lost,
+                    # as the Replenishment screen: Odoo's forecast with the open RFQs
+                    "forecast": values["virtual_available"] + rfq_qty - lost,
                     "min": op.product_min_qty,
                     "max": op.product_max_qty,
                     "daily": daily,
@@ -600,7 +601,8 @@ class MesoAuditExport(models.TransientModel):
             rule = rules.get(product.id)
             below = ""
             if rule:
-                below = self.env._("yes") if rule["forecast"] < rule["min"] else self.env._("no")
+                # orderpoint._meso_below_min(): usable stock below the minimum
+                below = self.env._("yes") if rule["usable"] < rule["min"] else self.env._("no")
             entry.update(
                 code=product.default_code or "",
                 lots=len(entry["lots"]),
