@@ -44,6 +44,13 @@ class MesoOpenedVial(models.Model):
         index=True,
     )
     consumption_ids = fields.One2many("meso.treatment.consumption", "opened_vial_id", "Draws")
+    cost = fields.Float(
+        digits="Product Price",
+        readonly=True,
+        groups="meso_inventory.group_manager",
+        help="Value of the vial as Odoo valued it when it left stock: shared among the "
+        "sessions by the millilitres each drew.",
+    )
     discard_reason = fields.Char(readonly=True)
     discarded_by_id = fields.Many2one("res.users", "Discarded by", readonly=True)
     discarded_at = fields.Datetime("Discarded on", readonly=True)
@@ -52,6 +59,20 @@ class MesoOpenedVial(models.Model):
     def _compute_name(self):
         for vial in self:
             vial.name = f"{vial.lot_id.name} · {fields.Datetime.to_string(vial.opened_at)[:16]}"
+
+    def _meso_draw_cost(self, ml):
+        """The share of the vial's cost of a draw of `ml` millilitres."""
+        self.ensure_one()
+        volume = self.product_id.meso_volume_ml or 1.0
+        return self.company_id.currency_id.round(self.cost * ml / volume)
+
+    def _meso_settle_cost(self):
+        """Once a vial is used up, its last draw takes what the rounding left over, so
+        that the draws add up to the vial's cost."""
+        for vial in self.filtered(lambda v: v.state == "used_up" and v.consumption_ids):
+            draws = vial.consumption_ids.sorted("id")
+            rest = vial.cost - sum(draws[:-1].mapped("cost"))
+            draws[-1].cost = vial.company_id.currency_id.round(rest)
 
     def action_discard(self):
         """Open the discard dialog: a clinic manager's act, with a reason."""

@@ -687,6 +687,7 @@ class MesoTreatmentSession(models.Model):
                 "lot_id": vial.lot_id.id,
                 "opened_vial_id": vial.id,
                 "volume_ml": take,
+                "cost": vial._meso_draw_cost(take),
             }
             for line, vial, take in draws
         ]
@@ -702,7 +703,7 @@ class MesoTreatmentSession(models.Model):
                         drawn = min(need, template.meso_volume_ml)
                         need -= drawn
                         vial = self._meso_open_vial(
-                            move_line.lot_id, template.meso_volume_ml - drawn
+                            move_line.lot_id, template.meso_volume_ml - drawn, unit_cost
                         )
                         values.append(
                             {
@@ -712,7 +713,7 @@ class MesoTreatmentSession(models.Model):
                                 "opened_vial_id": vial.id,
                                 "vial_qty": 1,
                                 "volume_ml": drawn,
-                                "cost": unit_cost,
+                                "cost": vial._meso_draw_cost(drawn),
                             }
                         )
                 else:
@@ -730,7 +731,7 @@ class MesoTreatmentSession(models.Model):
                         }
                     )
         # the cost is the managers' to read; the practitioner's action records it
-        Consumption.sudo().create(values)
+        Consumption.sudo().create(values).opened_vial_id._meso_settle_cost()
         self._message_log(
             body=escape(
                 self.env._(
@@ -755,7 +756,7 @@ class MesoTreatmentSession(models.Model):
     def _meso_fefo_key(move_line):
         return (move_line.lot_id.expiration_date or fields.Datetime.now(), move_line.id)
 
-    def _meso_open_vial(self, lot, remaining_ml):
+    def _meso_open_vial(self, lot, remaining_ml, cost):
         """A multi-dose vial opened in this session, usable until its beyond-use time."""
         template = lot.product_id.product_tmpl_id
         beyond_use = self.date + timedelta(hours=template.meso_in_use_hours)
@@ -771,6 +772,7 @@ class MesoTreatmentSession(models.Model):
                 "beyond_use_at": beyond_use,
                 "remaining_ml": 0.0 if empty else remaining_ml,
                 "state": "used_up" if empty else "open",
+                "cost": cost,
             }
         )
 

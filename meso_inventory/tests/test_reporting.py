@@ -172,3 +172,22 @@ class TestReporting(MesoCommon):
         row = next(r for r in reorder if r[0] == multi.product_variant_id.display_name)
         forecast = row[reorder[0].index("Forecast (incl. open RFQs)")]
         self.assertEqual(forecast, rule.qty_forecast)
+
+    def test_multi_dose_cost_is_shared_by_the_millilitres_drawn(self):
+        multi = self._create_vial(
+            "Peptide 10 ml",
+            volume=10.0,
+            standard_price=1.0,
+            meso_multi_dose=True,
+            meso_in_use_hours=72,
+        )
+        self._stock(self._create_lot(multi, "PP-1", 200), 1)
+        sessions = [self._session(self.patient, [(multi, ml)]) for ml in (3.33, 3.33, 3.34)]
+        for session in sessions:
+            session.action_done()
+        costs = [session.consumption_ids.cost for session in sessions]
+        # a third each; the draw that empties the vial takes the rounding
+        self.assertEqual(costs, [0.33, 0.33, 0.34])
+        vial = sessions[0].consumption_ids.opened_vial_id
+        self.assertEqual(vial.state, "used_up")
+        self.assertAlmostEqual(sum(costs), vial.cost)
