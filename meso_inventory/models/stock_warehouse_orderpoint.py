@@ -6,7 +6,7 @@ from markupsafe import Markup, escape
 from psycopg2.extras import execute_values
 
 from odoo import Command, api, fields, models
-from odoo.tools import float_compare, float_round
+from odoo.tools import float_compare, float_is_zero, float_round
 
 from .meso_number_check_mixin import check_numbers
 
@@ -34,6 +34,11 @@ class StockWarehouseOrderpoint(models.Model):
         compute="_compute_qty",
         digits="Product Unit of Measure",
         help="On hand in lots that expire before they can be used at the current daily use.",
+    )
+    meso_threshold_note = fields.Char(
+        "Learning",
+        readonly=True,
+        help="What the last learning from usage did with this rule's thresholds.",
     )
     meso_usable_qty = fields.Float(
         "Usable on hand", compute="_compute_qty", digits="Product Unit of Measure"
@@ -364,7 +369,11 @@ class StockWarehouseOrderpoint(models.Model):
     # ------------------------------------------------------------------
     def action_meso_learn_thresholds(self):
         """Recompute daily use, and min/max where learning is on, for these rules."""
-        (self or self.search([("product_id.meso_is_vial", "=", True)]))._meso_learn_thresholds()
+        rules = self or self.search([("product_id.meso_is_vial", "=", True)])
+        # the rules are rewritten in one UPDATE (_meso_learn_thresholds): whoever presses
+        # the button must be allowed to write every one of them
+        rules.check_access("write")
+        rules._meso_learn_thresholds()
         return True
 
     @api.model
@@ -376,7 +385,9 @@ class StockWarehouseOrderpoint(models.Model):
         """One read of the rules, of their products and of their vendors, one grouped
         read of treatment moves and one UPDATE per company, whatever the number of
         rules: records are read with a domain, in one query, rather than by id (which
-        the ORM does 1,000 ids at a time)."""
+        the ORM does 1,000 ids at a time). The UPDATE is measured against thousands of
+        rules (bench/); write access is checked before it (the button) or the caller is
+        the scheduler, and the fields it sets have no stored dependants."""
         self.flush_model(["meso_avg_daily_use", "product_min_qty", "product_max_qty"])
         rules = self.with_context(active_test=False).search_fetch(
             [("id", "in", self.ids)],
@@ -402,18 +413,32 @@ class StockWarehouseOrderpoint(models.Model):
         for company in rules.company_id:
             orderpoints = rules.filtered(lambda op, company=company: op.company_id == company)
             usage = orderpoints._meso_daily_use(company)
+            today = fields.Date.to_string(fields.Date.context_today(self))
             rows = []
             for orderpoint in orderpoints:
                 daily = usage.get((orderpoint.product_id.id, orderpoint.warehouse_id.id), 0.0)
-                minimum = maximum = None
-                if orderpoint.meso_auto_threshold:
+                minimum = maximum = note = None
+                if orderpoint.meso_auto_threshold and float_is_zero(daily, precision_digits=6):
+                    # no treatment in the window says nothing about tomorrow's: min = 0
+                    # would stop reordering without anyone noticing
+                    note = self.env._(
+                        "No use in the last %(days)s days: thresholds kept (%(date)s).",
+                        days=company.meso_usage_window_days,
+                        date=today,
+                    )
+                elif orderpoint.meso_auto_threshold:
                     seller = orderpoint.supplier_id or first_seller.get(
                         orderpoint.product_id.product_tmpl_id
                     )
                     lead = (seller.delay if seller else 0) or 0
                     minimum = math.ceil(float_round(daily * (lead + company.meso_safety_days), 6))
                     maximum = minimum + math.ceil(float_round(daily * company.meso_review_days, 6))
-                rows.append((orderpoint.id, daily, minimum, maximum))
+                    note = self.env._(
+                        "Learned on %(date)s from %(daily)s vial(s) a day.",
+                        date=today,
+                        daily=f"{daily:.2f}",
+                    )
+                rows.append((orderpoint.id, daily, minimum, maximum, note))
             # min <= max by construction, and nothing stored depends on these fields
             execute_values(
                 self.env.cr._obj,
@@ -422,17 +447,24 @@ class StockWarehouseOrderpoint(models.Model):
                    SET meso_avg_daily_use = v.daily,
                        product_min_qty = COALESCE(v.minimum, op.product_min_qty),
                        product_max_qty = COALESCE(v.maximum, op.product_max_qty),
+                       meso_threshold_note = COALESCE(v.note, op.meso_threshold_note),
                        write_uid = v.uid,
                        write_date = now() AT TIME ZONE 'UTC'
-                  FROM (VALUES %s) AS v(id, daily, minimum, maximum, uid)
+                  FROM (VALUES %s) AS v(id, daily, minimum, maximum, note, uid)
                  WHERE op.id = v.id
                 """,
                 [(*row, self.env.uid) for row in rows],
-                template="(%s, %s::numeric, %s::numeric, %s::numeric, %s)",
+                template="(%s, %s::numeric, %s::numeric, %s::numeric, %s::varchar, %s)",
                 page_size=max(len(rows), 1),
             )
         self.invalidate_model(
-            ["meso_avg_daily_use", "product_min_qty", "product_max_qty", "write_date"]
+            [
+                "meso_avg_daily_use",
+                "product_min_qty",
+                "product_max_qty",
+                "meso_threshold_note",
+                "write_date",
+            ]
         )
 
     def _meso_daily_use(self, company):

@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from .common import MesoCommon
@@ -157,6 +158,27 @@ class TestReorder(MesoCommon):
         self.assertEqual(self.orderpoint.product_max_qty, 6)
         self.env["stock.warehouse.orderpoint"]._cron_meso_learn_thresholds()
         self.assertEqual(self.orderpoint.product_min_qty, 3)
+
+    def test_learning_respects_access_and_keeps_thresholds_without_history(self):
+        self.orderpoint.write({"meso_auto_threshold": True})
+        stock_user = self._create_user("stock-reader", "stock.group_stock_user")
+        with self.assertRaises(AccessError):
+            self.orderpoint.with_user(stock_user).action_meso_learn_thresholds()
+        with self.assertRaises(AccessError):
+            self.orderpoint.with_user(self.buyer).action_meso_learn_thresholds()
+        self.assertEqual(
+            (self.orderpoint.product_min_qty, self.orderpoint.product_max_qty), (10, 30)
+        )
+        # no treatment in the window: the thresholds stay, and the rule says so
+        manager = self._create_user("learner", "meso_inventory.group_manager")
+        self.orderpoint.with_user(manager).action_meso_learn_thresholds()
+        self.orderpoint.invalidate_recordset()
+        self.assertEqual(
+            (self.orderpoint.product_min_qty, self.orderpoint.product_max_qty), (10, 30)
+        )
+        self.assertIn(
+            "No use in the last 90 days: thresholds kept", self.orderpoint.meso_threshold_note
+        )
 
     def test_thresholds_use_the_rules_own_vendor_lead_time(self):
         slow = self.env["product.supplierinfo"].create(
