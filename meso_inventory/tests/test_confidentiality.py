@@ -87,6 +87,37 @@ class TestConfidentiality(HttpCase, MesoCommon):
         self.assertFalse(wizard.exists())
         self.assertFalse(attachment.exists())
 
+    def test_another_companys_users_read_nothing_of_this_clinic(self):
+        self.treated.message_post(body="Claire tolerated it well")
+        medical = {
+            "meso.patient": self.patient,
+            "meso.formulation": self.env["meso.formulation"].create(
+                {"name": "Face", "patient_id": self.patient.id}
+            ),
+            "meso.treatment.session": self.treated,
+            "meso.treatment.session.line": self.treated.line_ids,
+            "meso.treatment.consumption": self.treated.consumption_ids,
+            "meso.ingredient.usage.report": self.env["meso.ingredient.usage.report"].search(
+                [("session_id", "=", self.treated.id)]
+            ),
+        }
+        for user in (self.other_manager, self.other_practitioner):
+            for model, records in medical.items():
+                with self.subTest(user=user.login, model=model):
+                    self.assertTrue(records)
+                    Model = self._as(user, model)
+                    if Model.has_access("read"):  # else the access rights already refuse
+                        self.assertFalse(Model.search([("id", "in", records.ids)]))
+                    with self.assertRaises(AccessError):
+                        Model.browse(records.ids).read(["display_name"])
+            messages = self._as(user, "mail.message").search(
+                [("model", "=", "meso.treatment.session"), ("res_id", "=", self.treated.id)]
+            )
+            self.assertFalse(messages, user.login)
+            self.assertFalse(
+                self._as(user, "mail.message").search([("body", "ilike", "Claire")]), user.login
+            )
+
     def test_the_ingredient_report_stays_in_its_company(self):
         report = self._as(self.other_manager, "meso.ingredient.usage.report")
         self.assertFalse(report.search([]))
