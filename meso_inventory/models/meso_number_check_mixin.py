@@ -20,8 +20,8 @@ def check_numbers(model, vals, bounds):
                 model.env._(
                     "%(field)s must be a number from %(low)s to %(high)s, not %(value)s.",
                     field=model._fields[name]._description_string(model.env),
-                    low=f"{low:g}",
-                    high=f"{high:g}",
+                    low=format(low, "g"),
+                    high=format(high, "g"),
                     value=str(value)[:40],
                 )
             )

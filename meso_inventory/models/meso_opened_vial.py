@@ -115,7 +115,9 @@ class MesoOpenedVial(models.Model):
             vial._message_log(
                 body=escape(
                     self.env._(
-                        "Discarded %(ml)s ml: %(reason)s", ml=f"{vial.waste_ml:g}", reason=reason
+                        "Discarded %(ml)s ml: %(reason)s",
+                        ml=format(vial.waste_ml, "g"),
+                        reason=reason,
                     )
                 )
             )

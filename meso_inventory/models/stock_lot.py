@@ -141,7 +141,7 @@ class StockLot(models.Model):
             note = escape(
                 self.env._(
                     "%(qty)s %(uom)s of %(product)s in lot %(lot)s expire on %(date)s.",
-                    qty=f"{lot.product_qty:g}",
+                    qty=format(lot.product_qty, "g"),
                     uom=lot.product_uom_id.name,
                     product=lot.product_id.display_name,
                     lot=lot.name,

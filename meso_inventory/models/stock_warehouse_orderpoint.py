@@ -262,7 +262,7 @@ class StockWarehouseOrderpoint(models.Model):
                     "%(product)s fell below its minimum (%(min)s) in %(clinic)s after session "
                     "%(session)s, but no RFQ could be created: %(missing)s.",
                     product=product.display_name,
-                    min=f"{orderpoint.product_min_qty:g}",
+                    min=format(orderpoint.product_min_qty, "g"),
                     clinic=orderpoint.warehouse_id.name,
                     session=session.name,
                     missing=missing,
@@ -436,7 +436,7 @@ class StockWarehouseOrderpoint(models.Model):
                     note = self.env._(
                         "Learned on %(date)s from %(daily)s vial(s) a day.",
                         date=today,
-                        daily=f"{daily:.2f}",
+                        daily=format(daily, ".2f"),
                     )
                 rows.append((orderpoint.id, daily, minimum, maximum, note))
             # min <= max by construction, and nothing stored depends on these fields

@@ -837,7 +837,7 @@ class MesoAuditExport(models.TransientModel):
             return self.env._(
                 "Row %(row)s: %(value)s is not a whole number of %(unit)s.",
                 row=number,
-                value=f"{counted:g}",
+                value=format(counted, "g"),
                 unit=uom.name,
             )
         return None
