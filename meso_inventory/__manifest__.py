@@ -2,13 +2,13 @@
     "name": "Mesotherapy Inventory",
     "summary": "Vials, lots and expiry, patients, formulations and treatment sessions "
     "consuming stock lot by lot, for aesthetic clinics that offer mesotherapy",
-    "version": "18.0.1.2.0",
+    "version": "18.0.2.0.0",
     "category": "Inventory/Inventory",
     "website": "https://github.com/meso-inventory/meso_inventory",
     "author": "meso_inventory contributors",
     "license": "LGPL-3",
     "depends": ["stock", "product_expiry", "purchase_stock", "mail"],
-    "external_dependencies": {"python": ["xlsxwriter"]},
+    "external_dependencies": {"python": ["xlsxwriter", "openpyxl"]},
     "data": [
         "security/meso_inventory_security.xml",
         "security/ir.model.access.csv",

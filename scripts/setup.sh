@@ -14,14 +14,7 @@ die() { printf '\033[1;31m[meso] %s\033[0m\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
 
 # --- Odoo source -------------------------------------------------------------
-ODOO_SRC=${ODOO_SRC:-/opt/odoo}
-if [ ! -f "$ODOO_SRC/odoo/release.py" ]; then
-  die "No Odoo source tree at '$ODOO_SRC'. Get Odoo 18.0 Community (the nightly source
-tarball, or 'git clone --depth 1 -b 18.0 https://github.com/odoo/odoo') and put it at
-/opt/odoo, or point ODOO_SRC at it."
-fi
-grep -q "^version_info = (18, 0" "$ODOO_SRC/odoo/release.py" \
-  || die "The Odoo tree at '$ODOO_SRC' is not 18.0 (see its odoo/release.py)."
+source "$MESO_ROOT/scripts/odoo_source.sh"
 
 # --- Debian packages -----------------------------------------------------------
 apt_packages=(postgresql libldap2-dev libsasl2-dev libpq-dev)

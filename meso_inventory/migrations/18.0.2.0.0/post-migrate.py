@@ -1,9 +1,9 @@
-"""18.0.1.2.0: practitioners no longer are Inventory users, patients leave stock
+"""18.0.2.0.0: practitioners no longer are Inventory users, patients leave stock
 documents (consumption pickings lose the partner they were addressed to), and the expiry
 alert is product_expiry's (a lot alerted by the addon is marked reminded)."""
 
 from odoo import SUPERUSER_ID, api
-from odoo.tools import column_exists
+from odoo.tools.sql import column_exists
 
 
 def migrate(cr, version):
