@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 
 ADDON = Path(__file__).resolve().parent.parent / "meso_inventory"
-SECTIONS = [("DESCRIPTION.md", None), ("USAGE.md", "Usage"), ("HISTORY.md", "Changelog")]
+SECTIONS = [
+    ("DESCRIPTION.md", None),
+    ("CONFIGURE.md", "Configuration"),
+    ("USAGE.md", "Usage"),
+    ("HISTORY.md", "Changelog"),
+    ("CONTRIBUTORS.md", "Contributors"),
+]
 
 
 def render():

@@ -14,9 +14,9 @@ import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2.errors
-import pytest
 
 import odoo
+from odoo.tests import BaseCase, tagged
 from odoo.tools import config
 
 DB = "meso_concurrency_test"
@@ -54,8 +54,9 @@ def _drop():
             time.sleep(1)
 
 
-@pytest.fixture(scope="module")
-def server():
+def _start_server():
+    """Install the addon in a database of its own and serve it with four workers;
+    (url, process)."""
     _drop()
     install = _odoo(
         "-i", "meso_inventory", "--without-demo=all", "--stop-after-init", "--max-cron-threads=0"
@@ -81,21 +82,22 @@ def server():
     while True:
         try:
             xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").version()
-            break
+            return url, process
         except OSError:
             if time.time() > deadline or process.poll() is not None:
                 process.kill()
-                pytest.fail("the multi-worker server did not start")
+                _drop()
+                raise AssertionError("the multi-worker server did not start") from None
             time.sleep(1)
+
+
+def _stop_server(process):
+    process.terminate()
     try:
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        _drop()
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    _drop()
 
 
 def _client(url, login="admin", password="admin"):
@@ -108,7 +110,22 @@ def _client(url, login="admin", password="admin"):
     return call
 
 
-def test_competing_for_the_last_vials(server):
+@tagged("post_install", "-at_install", "meso_concurrency")
+class TestConcurrency(BaseCase):
+    """Run by pytest-odoo and by Odoo's own runner; leave it out with the tag
+    `-meso_concurrency` (it needs a few minutes and four workers)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.url, cls.process = _start_server()
+        cls.addClassCleanup(_stop_server, cls.process)
+
+    def test_competing_for_the_last_vials(self):
+        _competing_for_the_last_vials(self.url)
+
+
+def _competing_for_the_last_vials(server):
     call = _client(server)
     vendor = call("res.partner", "create", {"name": "Concurrent Vendor"})
     ingredient = call("meso.ingredient", "create", {"name": "HA", "category": "hyaluronic_acid"})

@@ -1,20 +1,22 @@
 """How the addon reaches a clinic's Odoo: the source tree the scripts find or fetch,
 the wheel OCA-style, and the upgrade from the previous version with its data.
 
-Plain pytest functions: each drives real programs (git, pip, odoo-bin) in a temporary
-directory and a database of its own, which it drops."""
+Each test drives real programs (git, pip, odoo-bin) in a temporary directory and a
+database of its own, which it drops; none uses the test database. Tagged
+`meso_packaging` (about four minutes, and pip needs the package index)."""
 
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import unittest
 from pathlib import Path
 
 import psycopg2.errors
-import pytest
 
 import odoo
+from odoo.tests import BaseCase, tagged
 from odoo.tools import config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +62,7 @@ def _bare_repository(tmp, name, release):
     return f"file://{tmp / f'{name}.git'}"
 
 
-def test_setup_fetches_odoo_once_verified_and_refuses_another_version():
+def _setup_fetches_odoo_once_verified_and_refuses_another_version():
     release = (ODOO_SRC / "odoo" / "release.py").read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -140,7 +142,7 @@ def _assert_clean_log(code, output, what):
     assert not errors, f"{what} logged errors:\n" + "\n".join(errors[:20])
 
 
-def test_wheel_installs_into_an_odoo_environment_without_addons_path():
+def _wheel_installs_into_an_odoo_environment_without_addons_path():
     database = "meso_wheel_test"
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -236,7 +238,7 @@ def _previous_version(tmp):
     """The addon as it was released before this version (the changelog's second entry),
     from git history: the parent of the commit that moved the manifest off it."""
     if not (ROOT / ".git").exists():
-        pytest.skip("not a git checkout: the previous version cannot be read")
+        raise unittest.SkipTest("not a git checkout: the previous version cannot be read")
     history = (ROOT / "meso_inventory" / "readme" / "HISTORY.md").read_text(encoding="utf-8")
     versions = [line.split()[1] for line in history.splitlines() if line.startswith("## 18.0.")]
     manifest = "meso_inventory/__manifest__.py"
@@ -256,7 +258,7 @@ def _previous_version(tmp):
     return old, old_manifest
 
 
-def test_upgrade_from_the_previous_version_keeps_every_record():
+def _upgrade_from_the_previous_version_keeps_every_record():
     database = "meso_upgrade_test"
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -325,3 +327,15 @@ def test_upgrade_from_the_previous_version_keeps_every_record():
             assert implied == [(0,)]
         finally:
             _drop(database)
+
+
+@tagged("post_install", "-at_install", "meso_packaging")
+class TestPackaging(BaseCase):
+    def test_setup_fetches_odoo_once_verified_and_refuses_another_version(self):
+        _setup_fetches_odoo_once_verified_and_refuses_another_version()
+
+    def test_wheel_installs_into_an_odoo_environment_without_addons_path(self):
+        _wheel_installs_into_an_odoo_environment_without_addons_path()
+
+    def test_upgrade_from_the_previous_version_keeps_every_record(self):
+        _upgrade_from_the_previous_version_keeps_every_record()
