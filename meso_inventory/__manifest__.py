@@ -13,7 +13,6 @@
         "security/meso_inventory_security.xml",
         "security/ir.model.access.csv",
         "data/stock_data.xml",
-        "data/stock_warehouse_data.xml",
         "data/mail_activity_type_data.xml",
         "data/ir_cron_data.xml",
         "views/meso_ingredient_views.xml",
@@ -42,5 +41,6 @@
     "assets": {
         "web.assets_tests": ["meso_inventory/static/tests/tours/*.js"],
     },
+    "post_init_hook": "post_init_hook",
     "application": True,
 }

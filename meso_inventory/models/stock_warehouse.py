@@ -295,7 +295,7 @@ class StockWarehouse(models.Model):
     @api.model
     def _meso_setup_clinics(self):
         """Existing warehouses get what new ones get: FEFO and a consumption type."""
-        # a handful of warehouses, once per install or update
+        # a handful of warehouses, once at install (post_init_hook; the demo calls it first)
         warehouses = self.with_context(active_test=False).search([])  # pylint: disable=no-search-all
         warehouses._meso_set_fefo()
         warehouses._create_missing_locations({})
