@@ -14,6 +14,7 @@
         "security/ir.model.access.csv",
         "data/stock_data.xml",
         "data/mail_activity_type_data.xml",
+        "data/mail_template_data.xml",
         "data/ir_cron_data.xml",
         "views/meso_ingredient_views.xml",
         "views/product_template_views.xml",

@@ -2,7 +2,7 @@ import math
 from collections import defaultdict
 from datetime import timedelta
 
-from markupsafe import Markup, escape
+from markupsafe import escape
 from psycopg2.extras import execute_values
 
 from odoo import Command, api, fields, models
@@ -309,7 +309,9 @@ class StockWarehouseOrderpoint(models.Model):
 
     @api.model
     def _cron_meso_reorder_digest(self):
-        """Daily e-mail to purchasing: every vial still below its minimum."""
+        """Daily e-mail to purchasing (a mail.template): every vial still below its
+        minimum, per company."""
+        template = self.env.ref("meso_inventory.mail_template_reorder_digest")
         mails = self.env["mail.mail"]
         orderpoints = self.search(
             [("product_id.meso_is_vial", "=", True), ("trigger", "=", "auto")]
@@ -320,49 +322,13 @@ class StockWarehouseOrderpoint(models.Model):
             )._meso_below_min()
             recipients = company._meso_purchasing_users().partner_id.filtered("email")
             if below and recipients:
-                mails |= (
-                    self.env["mail.mail"]
-                    .sudo()
-                    .create(below._meso_digest_values(company, recipients))
+                mails |= mails.browse(
+                    template.with_context(meso_orderpoints=below).send_mail(
+                        company.id,
+                        email_values={"recipient_ids": [Command.set(recipients.ids)]},
+                    )
                 )
         return mails
-
-    def _meso_digest_values(self, company, recipients):
-        rows = Markup("").join(
-            Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
-            % (
-                op.product_id.display_name,
-                op.warehouse_id.name,
-                f"{op.meso_usable_qty:g}",
-                f"{op.qty_forecast:g}",
-                f"{op.product_min_qty:g}",
-                f"{op.meso_open_rfq_qty:g}",
-            )
-            for op in self
-        )
-        header = Markup("").join(
-            Markup("<th>%s</th>") % label
-            for label in (
-                self.env._("Vial"),
-                self.env._("Clinic"),
-                self.env._("Usable"),
-                self.env._("Forecast"),
-                self.env._("Minimum"),
-                self.env._("On open RFQs"),
-            )
-        )
-        return {
-            "subject": self.env._(
-                "%(company)s: %(count)s vial(s) below their minimum",
-                company=company.name,
-                count=len(self),
-            ),
-            "body_html": Markup("<p>%s</p><table border='1' cellpadding='4'><tr>%s</tr>%s</table>")
-            % (self.env._("These vials are below their reordering minimum:"), header, rows),
-            "recipient_ids": [Command.set(recipients.ids)],
-            "email_from": company.email_formatted or self.env.user.email_formatted,
-            "auto_delete": False,
-        }
 
     # ------------------------------------------------------------------
     # Thresholds learned from usage
