@@ -557,40 +557,12 @@ class MesoTreatmentSession(models.Model):
         """One picking of the clinic's treatment consumption type, validated by Odoo."""
         if not vials_needed:
             return self.env["stock.picking"]
-        warehouse = self.warehouse_id
-        picking_type = warehouse._meso_consumption_type()
-        destination = picking_type.default_location_dest_id
-        source = warehouse.lot_stock_id
-        picking = self.env["stock.picking"].create(
-            {
-                "picking_type_id": picking_type.id,
-                "location_id": source.id,
-                "location_dest_id": destination.id,
-                # no partner: the patient stays out of stock documents, and Odoo sends
-                # no delivery SMS or e-mail; the session reference is the only link
-                "origin": self.name,
-                "scheduled_date": self.date,
-                "company_id": self.company_id.id,
-                "meso_session_id": self.id,
-                "move_ids": [
-                    fields.Command.create(
-                        {
-                            "name": line.product_id.display_name,
-                            "product_id": line.product_id.id,
-                            "product_uom": line.product_id.uom_id.id,
-                            "product_uom_qty": vials,
-                            "location_id": source.id,
-                            "location_dest_id": destination.id,
-                            "date": self.date,
-                            "meso_session_id": self.id,
-                            "meso_session_line_id": line.id,
-                            "company_id": self.company_id.id,
-                        }
-                    )
-                    for line, (vials, _ml) in vials_needed.items()
-                ],
-            }
-        )
+        picking_values = self._meso_prepare_picking_values()
+        picking_values["move_ids"] = [
+            fields.Command.create(self._meso_prepare_move_values(line, vials, picking_values))
+            for line, (vials, _ml) in vials_needed.items()
+        ]
+        picking = self.env["stock.picking"].create(picking_values)
         picking.action_confirm()
         self._meso_reserve(picking.move_ids)
         self._meso_check_received(picking.move_ids.move_line_ids)
@@ -601,7 +573,7 @@ class MesoTreatmentSession(models.Model):
                 product=move.product_id.display_name,
                 needed=move.product_uom_qty,
                 available=move.quantity,
-                location=source.display_name,
+                location=picking.location_id.display_name,
                 lot=self.env._(" (lot %(lot)s)", lot=move.meso_session_line_id.lot_id.name)
                 if move.meso_session_line_id.lot_id
                 else "",
@@ -633,6 +605,38 @@ class MesoTreatmentSession(models.Model):
                 )
             )
         return picking
+
+    def _meso_prepare_picking_values(self):
+        """Values of the session's consumption picking (extend with super())."""
+        self.ensure_one()
+        picking_type = self.warehouse_id._meso_consumption_type()
+        return {
+            "picking_type_id": picking_type.id,
+            "location_id": self.warehouse_id.lot_stock_id.id,
+            "location_dest_id": picking_type.default_location_dest_id.id,
+            # no partner: the patient stays out of stock documents, and Odoo sends no
+            # delivery SMS or e-mail; the session reference is the only link
+            "origin": self.name,
+            "scheduled_date": self.date,
+            "company_id": self.company_id.id,
+            "meso_session_id": self.id,
+        }
+
+    def _meso_prepare_move_values(self, line, vials, picking_values):
+        """Values of the move taking `vials` sealed vials for a session line (extend with
+        super()); the line's id keeps the move apart from the other lines' moves."""
+        return {
+            "name": line.product_id.display_name,
+            "product_id": line.product_id.id,
+            "product_uom": line.product_id.uom_id.id,
+            "product_uom_qty": vials,
+            "location_id": picking_values["location_id"],
+            "location_dest_id": picking_values["location_dest_id"],
+            "date": self.date,
+            "meso_session_id": self.id,
+            "meso_session_line_id": line.id,
+            "company_id": self.company_id.id,
+        }
 
     def _meso_check_received(self, move_lines):
         """A vial is never injected before its lot arrived in the clinic."""
@@ -681,14 +685,9 @@ class MesoTreatmentSession(models.Model):
         """Trace every ml to its lot: draws from open vials, then the sealed vials used."""
         Consumption = self.env["meso.treatment.consumption"]
         values = [
-            {
-                "session_line_id": line.id,
-                "product_id": line.product_id.id,
-                "lot_id": vial.lot_id.id,
-                "opened_vial_id": vial.id,
-                "volume_ml": take,
-                "cost": vial._meso_draw_cost(take),
-            }
+            self._meso_prepare_consumption_values(
+                line, vial.lot_id, take, opened_vial_id=vial.id, cost=vial._meso_draw_cost(take)
+            )
             for line, vial, take in draws
         ]
         for move in picking.move_ids:
@@ -706,29 +705,27 @@ class MesoTreatmentSession(models.Model):
                             move_line.lot_id, template.meso_volume_ml - drawn, unit_cost
                         )
                         values.append(
-                            {
-                                "session_line_id": line.id,
-                                "product_id": line.product_id.id,
-                                "lot_id": move_line.lot_id.id,
-                                "opened_vial_id": vial.id,
-                                "vial_qty": 1,
-                                "volume_ml": drawn,
-                                "cost": vial._meso_draw_cost(drawn),
-                            }
+                            self._meso_prepare_consumption_values(
+                                line,
+                                move_line.lot_id,
+                                drawn,
+                                opened_vial_id=vial.id,
+                                vial_qty=1,
+                                cost=vial._meso_draw_cost(drawn),
+                            )
                         )
                 else:
                     drawn = min(need, count * template.meso_volume_ml)
                     need -= drawn
                     values.append(
-                        {
-                            "session_line_id": line.id,
-                            "product_id": line.product_id.id,
-                            "lot_id": move_line.lot_id.id,
-                            "vial_qty": move_line.quantity,
-                            "volume_ml": drawn,
-                            "waste_ml": count * template.meso_volume_ml - drawn,
-                            "cost": move_line.quantity * unit_cost,
-                        }
+                        self._meso_prepare_consumption_values(
+                            line,
+                            move_line.lot_id,
+                            drawn,
+                            vial_qty=move_line.quantity,
+                            waste_ml=count * template.meso_volume_ml - drawn,
+                            cost=move_line.quantity * unit_cost,
+                        )
                     )
         # the cost is the managers' to read; the practitioner's action records it
         Consumption.sudo().create(values).opened_vial_id._meso_settle_cost()
@@ -741,6 +738,19 @@ class MesoTreatmentSession(models.Model):
                     ),
                 )
             )
+        )
+
+    def _meso_prepare_consumption_values(self, line, lot, volume_ml, **values):
+        """Values of one ledger row: what a session line took from a lot (extend with
+        super()). `values` adds the vial drawn from, the vials and waste, the cost."""
+        return dict(
+            {
+                "session_line_id": line.id,
+                "product_id": line.product_id.id,
+                "lot_id": lot.id,
+                "volume_ml": volume_ml,
+            },
+            **values,
         )
 
     @staticmethod
