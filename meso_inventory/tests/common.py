@@ -1,7 +1,28 @@
+import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+import psycopg2.errors
+
+import odoo
 from odoo.tests import TransactionCase
+from odoo.tools import SQL
+
+
+def drop_database(name):
+    """Drop a database a test made for itself, once the connections of the servers it
+    ran are gone (a few seconds at most)."""
+    odoo.sql_db.close_db(name)
+    for attempt in range(20):
+        try:
+            with odoo.sql_db.db_connect("postgres").cursor() as cr:
+                cr._cnx.autocommit = True
+                cr.execute(SQL("DROP DATABASE IF EXISTS %s", SQL.identifier(name)))
+            return
+        except psycopg2.errors.ObjectInUse:
+            if attempt == 19:
+                raise
+            time.sleep(1)
 
 
 class MesoCommon(TransactionCase):

@@ -13,11 +13,11 @@ import time
 import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 
-import psycopg2.errors
-
 import odoo
 from odoo.tests import BaseCase, tagged
 from odoo.tools import config
+
+from .common import drop_database
 
 DB = "meso_concurrency_test"
 SESSIONS = 12
@@ -40,18 +40,7 @@ def _odoo(*args):
 
 
 def _drop():
-    """Drop the database once the server's connections are gone (a few seconds at most)."""
-    odoo.sql_db.close_db(DB)
-    for attempt in range(20):
-        try:
-            with odoo.sql_db.db_connect("postgres").cursor() as cr:
-                cr._cnx.autocommit = True
-                cr.execute(f'DROP DATABASE IF EXISTS "{DB}"')
-            return
-        except psycopg2.errors.ObjectInUse:
-            if attempt == 19:
-                raise
-            time.sleep(1)
+    drop_database(DB)
 
 
 def _start_server():

@@ -9,15 +9,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 from pathlib import Path
-
-import psycopg2.errors
 
 import odoo
 from odoo.tests import BaseCase, tagged
 from odoo.tools import config
+
+from .common import drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
 ODOO_SRC = Path(odoo.__file__).resolve().parents[1]
@@ -116,20 +115,6 @@ def _db_options():
     ]
 
 
-def _drop(database):
-    odoo.sql_db.close_db(database)
-    for attempt in range(20):
-        try:
-            with odoo.sql_db.db_connect("postgres").cursor() as cr:
-                cr._cnx.autocommit = True
-                cr.execute(f'DROP DATABASE IF EXISTS "{database}"')
-            return
-        except psycopg2.errors.ObjectInUse:
-            if attempt == 19:
-                raise
-            time.sleep(1)
-
-
 def _query(database, sql):
     with odoo.sql_db.db_connect(database).cursor() as cr:
         cr.execute(sql)
@@ -207,7 +192,7 @@ def _wheel_installs_into_an_odoo_environment_without_addons_path():
         )
         assert code == 0 and str(venv) in location, location
         # installed on a new database, with only Odoo's own addons on the path
-        _drop(database)
+        drop_database(database)
         try:
             code, output = _run(
                 [
@@ -231,7 +216,7 @@ def _wheel_installs_into_an_odoo_environment_without_addons_path():
                 database, "SELECT state FROM ir_module_module WHERE name = 'meso_inventory'"
             ) == [("installed",)]
         finally:
-            _drop(database)
+            drop_database(database)
 
 
 def _previous_version(tmp):
@@ -276,7 +261,7 @@ def _upgrade_from_the_previous_version_keeps_every_record():
             "--max-cron-threads=0",
         ]
         core = f"{ODOO_SRC / 'addons'},{ODOO_SRC / 'odoo' / 'addons'}"
-        _drop(database)
+        drop_database(database)
         try:
             # the previous version, with its demo data: sessions, ledger, quants
             code, output = _run([*odoo_bin, f"--addons-path={core},{old}", "-i", "meso_inventory"])
@@ -326,7 +311,7 @@ def _upgrade_from_the_previous_version_keeps_every_record():
             )
             assert implied == [(0,)]
         finally:
-            _drop(database)
+            drop_database(database)
 
 
 @tagged("post_install", "-at_install", "meso_packaging")
