@@ -126,6 +126,8 @@ class MesoOpenedVial(models.Model):
     @api.model
     def _cron_discard_beyond_use(self):
         """Vials past their beyond-use time are discarded, what is left is waste."""
+        # a scheduled job, no user's request: opened vials are read-only to every group
+        # and written by the addon's flows alone, this one included
         self.sudo().search(
             [("state", "=", "open"), ("beyond_use_at", "<=", fields.Datetime.now())]
         )._meso_discard(self.env._("past its beyond-use time"))

@@ -265,6 +265,8 @@ class MesoTreatmentSession(models.Model):
             raise UserError(
                 self.env._("A completed session cannot be deleted: cancel it to return its vials.")
             )
+        # only reads whether the ledger holds rows of these sessions (managers may read
+        # them, not every deleting user's group must), to refuse; nothing is written
         traced = self.sudo().filtered("consumption_ids")
         if traced:
             raise UserError(
