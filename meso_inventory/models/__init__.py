@@ -19,3 +19,4 @@ from . import stock_warehouse
 from . import stock_warehouse_orderpoint
 from . import res_company
 from . import res_config_settings
+from . import res_device_log

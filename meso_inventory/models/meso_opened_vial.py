@@ -1,7 +1,12 @@
+from datetime import timedelta
+
 from markupsafe import escape
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import float_is_zero
+
+from .meso_treatment_consumption import ML_PRECISION
 
 
 class MesoOpenedVial(models.Model):
@@ -21,6 +26,14 @@ class MesoOpenedVial(models.Model):
     product_id = fields.Many2one(related="lot_id.product_id", store=True, index=True)
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    warehouse_id = fields.Many2one(
+        "stock.warehouse",
+        "Clinic",
+        index=True,
+        readonly=True,
+        check_company=True,
+        help="The clinic where the vial was opened: only its sessions draw from it.",
     )
     session_id = fields.Many2one(
         "meso.treatment.session", "Opened in", index=True, ondelete="set null", readonly=True
@@ -59,6 +72,27 @@ class MesoOpenedVial(models.Model):
     def _compute_name(self):
         for vial in self:
             vial.name = f"{vial.lot_id.name} · {fields.Datetime.to_string(vial.opened_at)[:16]}"
+
+    @api.model
+    def _meso_prepare_opened_values(self, session, lot, remaining_ml, cost):
+        """Values of a multi-dose vial opened in a session, usable until its beyond-use
+        time (never after its lot's expiry)."""
+        template = lot.product_id.product_tmpl_id
+        beyond_use = session.date + timedelta(hours=template.meso_in_use_hours)
+        if lot.expiration_date:
+            beyond_use = min(beyond_use, lot.expiration_date)
+        empty = float_is_zero(remaining_ml, precision_digits=ML_PRECISION)
+        return {
+            "lot_id": lot.id,
+            "company_id": session.company_id.id,
+            "warehouse_id": session.warehouse_id.id,
+            "session_id": session.id,
+            "opened_at": session.date,
+            "beyond_use_at": beyond_use,
+            "remaining_ml": 0.0 if empty else remaining_ml,
+            "state": "used_up" if empty else "open",
+            "cost": cost,
+        }
 
     def _meso_draw_cost(self, ml):
         """The share of the vial's cost of a draw of `ml` millilitres."""

@@ -1,5 +1,8 @@
 from odoo import api, fields, models
 
+# ml below which a vial counts as empty (a hundredth of a ml)
+ML_PRECISION = 2
+
 
 class MesoTreatmentConsumption(models.Model):
     """What one session line took from one lot: the unit of traceability.
@@ -48,6 +51,99 @@ class MesoTreatmentConsumption(models.Model):
     return_picking_id = fields.Many2one(
         "stock.picking", "Return", readonly=True, groups="stock.group_stock_user"
     )
+
+    @api.model
+    def _meso_record(self, draws, moves):
+        """Write a completion's ledger: the draws from vials already open
+        [(session line, opened vial, ml)], then what each done consumption move took, lot
+        by lot. A multi-dose vial taken from stock is opened: what its line does not draw
+        stays in it for the next sessions. What a single-use vial leaves is waste."""
+        values = [
+            self._meso_prepare_values(
+                line, vial.lot_id, take, opened_vial_id=vial.id, cost=vial._meso_draw_cost(take)
+            )
+            for line, vial, take in draws
+        ]
+        drawn = {}
+        for line, _vial, take in draws:
+            drawn[line] = drawn.get(line, 0.0) + take
+        unit_costs = self._meso_unit_costs(moves)
+        # (line, lot, ml, values of the vial it opens or None, row values)
+        pending = []
+        for move in moves:
+            line = move.meso_session_line_id
+            template = line.product_id.product_tmpl_id
+            volume = template.meso_volume_ml
+            need = line.volume_ml - drawn.get(line, 0.0)
+            for move_line in move.move_line_ids.sorted(self._meso_fefo_key):
+                count = int(round(move_line.quantity))
+                if template.meso_multi_dose:
+                    for _index in range(count):
+                        take = min(need, volume)
+                        need -= take
+                        vial = self.env["meso.opened.vial"]._meso_prepare_opened_values(
+                            line.session_id, move_line.lot_id, volume - take, unit_costs[move]
+                        )
+                        pending.append((line, move_line.lot_id, take, vial, {"vial_qty": 1}))
+                else:
+                    take = min(need, count * volume)
+                    need -= take
+                    pending.append(
+                        (
+                            line,
+                            move_line.lot_id,
+                            take,
+                            None,
+                            {
+                                "vial_qty": move_line.quantity,
+                                "waste_ml": count * volume - take,
+                                "cost": move_line.quantity * unit_costs[move],
+                            },
+                        )
+                    )
+        opened = iter(
+            self.env["meso.opened.vial"].create([vial for *_rest, vial, _row in pending if vial])
+        )
+        for line, lot, take, vial_values, row in pending:
+            if vial_values:
+                vial = next(opened)
+                row.update(opened_vial_id=vial.id, cost=vial._meso_draw_cost(take))
+            values.append(self._meso_prepare_values(line, lot, take, **row))
+        return self.create(values)
+
+    @api.model
+    def _meso_prepare_values(self, line, lot, volume_ml, **values):
+        """Values of one ledger row: what a session line took from a lot (extend with
+        super()). `values` adds the vial drawn from, the vials and waste, the cost."""
+        return dict(
+            {
+                "session_line_id": line.id,
+                "product_id": line.product_id.id,
+                "lot_id": lot.id,
+                "volume_ml": volume_ml,
+            },
+            **values,
+        )
+
+    @api.model
+    def _meso_unit_costs(self, moves):
+        """Cost of one vial per move, as Odoo valued the consumption move (the vial's
+        cost when Odoo made no valuation layer)."""
+        layers = (
+            self.env["stock.valuation.layer"]
+            .sudo()
+            ._read_group(
+                [("stock_move_id", "in", moves.ids)],
+                ["stock_move_id"],
+                ["quantity:sum", "value:sum"],
+            )
+        )
+        costs = {move: abs(value / quantity) for move, quantity, value in layers if quantity}
+        return {move: costs.get(move, move.product_id.sudo().standard_price) for move in moves}
+
+    @staticmethod
+    def _meso_fefo_key(move_line):
+        return (move_line.lot_id.expiration_date or fields.Datetime.now(), move_line.id)
 
     @api.model
     def _meso_session_cost_action(self):

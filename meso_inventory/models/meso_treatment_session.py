@@ -1,14 +1,15 @@
 import math
+from collections import namedtuple
 from datetime import timedelta
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_compare, float_is_zero
 
-# ml below which a vial counts as empty (a hundredth of a ml)
-ML_PRECISION = 2
+from .meso_treatment_consumption import ML_PRECISION
+
 MANAGER_GROUP = "meso_inventory.group_manager"
 # Set by the addon's flows alone (Complete, Cancel, the override approval), never by a user.
 FLOW_FIELDS = frozenset(
@@ -37,6 +38,9 @@ RECORD_FIELDS = frozenset(
         "override_reason",
     }
 )
+# What _meso_allocate_vials allocated: the sessions of a wave, their draws from open
+# vials [(line, vial, ml)] and their confirmed, reserved consumption pickings.
+Allocation = namedtuple("Allocation", ["sessions", "draws", "pickings"])
 
 
 class MesoTreatmentSession(models.Model):
@@ -363,30 +367,125 @@ class MesoTreatmentSession(models.Model):
     # Completion
     # ------------------------------------------------------------------
     def action_done(self):
-        """Screen, allocate vials lot by lot, post and validate the consumption picking."""
-        self._meso_lock_ledger()
+        """Screen each session, then take the batch's vials from stock lot by lot."""
+        self._meso_lock_stock()
         self.check_access("write")
+        late = {}
         for session in self:
-            session._meso_complete()
+            session._meso_check_completable()
+            late[session] = session._meso_check_late_entry()
+            session._meso_screen()
+        # From here the sessions' stock, purchase and activity work runs as superuser, as
+        # Odoo's own procurement does: a practitioner needs no Inventory or Purchase rights
+        # to finish her day. Safe because the checks above ran with her rights (she may
+        # write these sessions of her company, the screening passed or a manager approved
+        # it, the dates are hers to record), and every search below is bound to the
+        # sessions' companies and clinics. sudo() keeps her uid: the moves, the ledger,
+        # the RFQs' chatter and the activities are hers.
+        self.sudo()._meso_consume(late)
         return True
 
-    def _meso_lock_ledger(self):
-        """Completions and cancellations of completed sessions take turns.
-
-        They all draw from the same open vials and the same first-expiring lots. Under
-        PostgreSQL's REPEATABLE READ, two of them running side by side end with one failing
-        on a serialization error once the other commits (Odoo then redoes it, five times at
-        most); taking turns avoids that. The lock is taken before anything is read: called
-        first in a request (as over XML-RPC), the wait happens before the transaction's
-        snapshot is taken, so the second one sees the vials and quants the first one left.
-        Reading the ledger (reports, exports) is not blocked."""
-        self.env.cr.execute(
-            SQL(
-                "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE",
-                SQL.identifier(self.env["meso.treatment.consumption"]._table),
+    # ------------------------------------------------------------------
+    # Locks
+    # ------------------------------------------------------------------
+    def _meso_stock_keys(self):
+        """What these sessions' completion or cancellation shares with others, as
+        advisory lock keys, sorted (a stable order rules out deadlocks):
+        (clinic, vial) for the stock they take or give back (its quants, its open
+        vials, its reordering rule), and (-company, vendor) for the RFQ a rule they may
+        take below its minimum adds to."""
+        sessions = self.sudo()
+        keys = set()
+        for session in sessions:
+            for product in session.line_ids.product_id | session.consumption_ids.product_id:
+                keys.add((session.warehouse_id.id, product.id))
+        orderpoints = (
+            self.env["stock.warehouse.orderpoint"]
+            .sudo()
+            .search(
+                [
+                    ("product_id", "in", [key[1] for key in keys]),
+                    ("warehouse_id", "in", [key[0] for key in keys]),
+                    ("trigger", "=", "auto"),
+                ]
             )
         )
+        needed = {}
+        for line in sessions.filtered(lambda s: s.state == "planned").line_ids:
+            volume = line.product_id.meso_volume_ml or 1.0
+            key = (line.session_id.warehouse_id.id, line.product_id.id)
+            needed[key] = needed.get(key, 0.0) + math.ceil(round(line.volume_ml / volume, 6))
+        for orderpoint in orderpoints:
+            key = (orderpoint.warehouse_id.id, orderpoint.product_id.id)
+            if key not in keys:
+                continue
+            if orderpoint.qty_forecast - needed.get(key, 0.0) < orderpoint.product_min_qty:
+                vendors = orderpoint.product_id.seller_ids.filtered(
+                    lambda seller, op=orderpoint: (
+                        seller.company_id in (op.company_id, self.env["res.company"])
+                    )
+                ).partner_id
+                keys.update((-orderpoint.company_id.id, vendor.id) for vendor in vendors)
+        return sorted(keys)
 
+    def _meso_lock_stock(self):
+        """Completions and cancellations sharing a vial's stock in a clinic take turns;
+        the others run side by side.
+
+        Under PostgreSQL's REPEATABLE READ a transaction sees the database as of its first
+        query. Two completions drawing from the same quants and open vials side by side
+        would end with one failing on a serialization error once the other commits (Odoo
+        then redoes the whole request after a random pause). So a completion first waits
+        for the others that share its keys (_meso_stock_keys), then works on a snapshot
+        taken after they committed:
+        - the advisory locks are held by a second connection of the pool, released when
+          this transaction commits or rolls back (or, should the hooks never run, when that
+          connection is closed);
+        - the wait happens after this transaction's first queries (the keys are read, and
+          in the web client ir.http has authenticated the request): if nothing was written
+          yet, the transaction restarts so that its snapshot follows the wait; when the
+          caller wrote first in the same transaction, it cannot restart, and a conflict is
+          left to Odoo's retry.
+        Readers (reports, exports) are never blocked."""
+        keys = self._meso_stock_keys()
+        cr = self.env.cr
+        if self.env.registry.in_test_mode():
+            # one transaction for the whole test: the keys are locked where they would
+            # be, there is no competitor to wait for
+            for key in keys:
+                cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", *key))
+            return
+        self.env.flush_all()
+        cr.execute("SELECT txid_current_if_assigned() IS NULL")
+        nothing_written = cr.fetchone()[0]
+        # one locking connection per transaction: a transaction completing sessions twice
+        # takes its own keys again without waiting (advisory locks are re-entrant)
+        lock_cr = cr.cache.get("meso_lock_cr")
+        first = lock_cr is None or lock_cr.closed
+        if first:
+            lock_cr = self.env.registry.cursor()
+            # the two connections are one transaction to us but two to PostgreSQL, which
+            # cannot see a deadlock running through both: a wait is bounded, and ends
+            # in an error Odoo retries
+            lock_cr.execute("SET LOCAL lock_timeout = '20s'")
+        try:
+            for key in keys:
+                lock_cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", *key))
+        except Exception:
+            if first:
+                lock_cr.close()
+            raise
+        if not first:
+            return
+        if nothing_written:
+            cr.rollback()
+        cr.cache["meso_lock_cr"] = lock_cr
+        cr.postcommit.add(lock_cr.close)
+        cr.postrollback.add(lock_cr.close)
+
+    # ------------------------------------------------------------------
+    # Checks
+    # ------------------------------------------------------------------
     def _meso_check_completable(self):
         self.ensure_one()
         if self.state != "planned":
@@ -458,116 +557,170 @@ class MesoTreatmentSession(models.Model):
         )
         return True
 
-    def _meso_complete(self):
-        self.ensure_one()
-        self._meso_check_completable()
-        late = self._meso_check_late_entry()
-        self._meso_screen()
-        # From here the session's stock, purchase and activity work runs as superuser, as
-        # Odoo's own procurement does: a practitioner needs no Inventory or Purchase rights
-        # to finish her day. Safe because the checks above ran with her rights (she may
-        # write this session of her company, the screening passed or a manager approved
-        # it, the date is hers to record), and every search below is bound to this
-        # session's company and clinic. sudo() keeps her uid: the moves, the ledger, the
-        # RFQ's chatter and the activities are hers.
-        session = self.sudo()
-        draws, vials_needed = session._meso_draw_open_vials()
-        Orderpoint = session.env["stock.warehouse.orderpoint"]
-        products = session.line_ids.product_id
-        orderpoints = Orderpoint._meso_rules_for(session, products)
+    def _meso_consume(self, late):
+        """Take the sessions' vials from stock, set-based: one allocation, one picking
+        validation and one ledger write per wave of sessions. A wave ends before a session
+        that would draw from a vial opened earlier in the same wave (that vial exists only
+        once the wave's pickings are validated)."""
+        orderpoints = self.env["stock.warehouse.orderpoint"]._meso_rules_for(self)
         rfq_before = orderpoints._meso_open_rfq_snapshot()
-        picking = session._meso_post_picking(vials_needed)
-        session._meso_record_consumption(draws, picking)
-        for line in session.line_ids.filtered(
-            lambda ln: not ln.lot_id and len(ln.consumption_ids.lot_id) == 1
-        ):
-            line.lot_id = line.consumption_ids.lot_id
-        session.write(
-            {"state": "done", "picking_id": picking.id if picking else False, "late_entry": late}
+        todo = self.sorted(lambda session: (session.date, session.id))
+        rows = self.env["meso.treatment.consumption"]
+        while todo:
+            allocation = todo._meso_allocate_vials()
+            allocation.sessions._meso_validate_consumption(allocation.pickings)
+            rows |= rows._meso_record(allocation.draws, allocation.pickings.move_ids)
+            todo -= allocation.sessions
+        rows.opened_vial_id._meso_settle_cost()
+        self._meso_set_lots_used(rows)
+        for is_late in (False, True):
+            sessions = self.filtered(lambda session, is_late=is_late: late[session] == is_late)
+            if sessions:
+                sessions.write({"state": "done", "late_entry": is_late})
+        self._meso_log_completion(rows, late)
+        orderpoints._meso_replenish_after(self, rfq_before)
+
+    def _meso_allocate_vials(self):
+        """Allocate the vials of these sessions (in date order): first the multi-dose
+        vials already open in the clinic (first to pass their beyond-use time first), then
+        sealed vials from the first-expiring lots, through Odoo's reservation
+        (product_expiry skips lots expired at the move's date) or from the lot the
+        practitioner picked. Returns the sessions allocated (a wave, see _meso_consume),
+        their draws from open vials and their confirmed, reserved pickings."""
+        open_vials = self._meso_open_vials_for_draws()
+        remaining = {vial: vial.remaining_ml for vial in open_vials}
+        draws = []
+        needs = {}
+        opened_in_wave = set()
+        wave = self.browse()
+        for session in self:
+            multi_dose = {
+                (session.warehouse_id.id, line.product_id.id)
+                for line in session.line_ids
+                if line.product_id.meso_multi_dose
+            }
+            if wave and multi_dose & opened_in_wave:
+                break
+            wave |= session
+            for line in session.line_ids:
+                template = line.product_id.product_tmpl_id
+                need = line.volume_ml
+                if template.meso_multi_dose:
+                    for vial in open_vials:
+                        if float_is_zero(need, precision_digits=ML_PRECISION):
+                            break
+                        if not (
+                            remaining[vial] > 0
+                            and vial.product_id == line.product_id
+                            and vial.warehouse_id == session.warehouse_id
+                            and vial.opened_at <= session.date < vial.beyond_use_at
+                            and (not line.lot_id or vial.lot_id == line.lot_id)
+                        ):
+                            continue
+                        take = min(remaining[vial], need)
+                        remaining[vial] -= take
+                        need -= take
+                        draws.append((line, vial, take))
+                if float_compare(need, 0.0, precision_digits=ML_PRECISION) > 0:
+                    needs[line] = math.ceil(round(need / template.meso_volume_ml, 6))
+                    if template.meso_multi_dose:
+                        opened_in_wave.add((session.warehouse_id.id, line.product_id.id))
+        for vial in {vial for _line, vial, _take in draws}:
+            left = remaining[vial]
+            empty = float_is_zero(left, precision_digits=ML_PRECISION)
+            vial.write(
+                {"remaining_ml": 0.0 if empty else left, "state": "used_up" if empty else "open"}
+            )
+        return Allocation(wave, draws, wave._meso_create_pickings(needs))
+
+    def _meso_open_vials_for_draws(self):
+        """The open multi-dose vials these sessions may draw from, in drawing order."""
+        products = self.line_ids.product_id.filtered("meso_multi_dose")
+        if not products:
+            return self.env["meso.opened.vial"]
+        vials = self.env["meso.opened.vial"].search(
+            [
+                ("product_id", "in", products.ids),
+                ("warehouse_id", "in", self.warehouse_id.ids),
+                ("state", "=", "open"),
+                ("remaining_ml", ">", 0),
+                ("opened_at", "<=", max(self.mapped("date"))),
+                ("beyond_use_at", ">", min(self.mapped("date"))),
+            ]
         )
-        if late:
-            session._message_log(
-                body=escape(
-                    self.env._(
-                        "Late entry: the session given on %(date)s was completed on %(now)s "
-                        "by %(user)s.",
-                        date=fields.Datetime.to_string(self.date),
-                        now=fields.Datetime.to_string(fields.Datetime.now()),
-                        user=self.env.user.name,
-                    )
+        if not vials:
+            return vials
+        # Completions sharing a vial's stock take turns (_meso_lock_stock); should anything
+        # else hold a vial (the discard dialog, the beyond-use job), it is skipped rather
+        # than waited for. NO KEY UPDATE leaves consumption rows free to reference it.
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM meso_opened_vial WHERE id IN %s FOR NO KEY UPDATE SKIP LOCKED",
+                tuple(vials.ids),
+            )
+        )
+        vials = vials.browse([row[0] for row in self.env.cr.fetchall()])
+        vials.invalidate_recordset(["remaining_ml", "state"])
+        return vials.sorted(lambda vial: (vial.beyond_use_at, vial.id))
+
+    def _meso_create_pickings(self, needs):
+        """One consumption picking per session that needs sealed vials ({line: vials}),
+        created, confirmed and reserved together."""
+        Picking = self.env["stock.picking"]
+        sessions = self.filtered(lambda session: any(line in needs for line in session.line_ids))
+        if not sessions:
+            return Picking
+        values = []
+        for session in sessions:
+            picking_values = session._meso_prepare_picking_values()
+            picking_values["move_ids"] = [
+                Command.create(session._meso_prepare_move_values(line, needs[line], picking_values))
+                for line in session.line_ids
+                if line in needs
+            ]
+            values.append(picking_values)
+        pickings = Picking.create(values)
+        for session, picking in zip(sessions, pickings, strict=True):
+            session.picking_id = picking
+        pickings.action_confirm()
+        moves = pickings.move_ids
+        chosen = moves.filtered(lambda move: move.meso_session_line_id.lot_id)
+        (moves - chosen)._action_assign()
+        for move in chosen:
+            # the lot the practitioner picked, and that lot only
+            move._do_unreserve()
+            move._update_reserved_quantity(
+                move.product_uom_qty,
+                move.location_id,
+                lot_id=move.meso_session_line_id.lot_id,
+                strict=False,
+            )
+            move._recompute_state()
+        return pickings
+
+    def _meso_validate_consumption(self, pickings):
+        """Check what was reserved (received before the session, enough of it), then
+        validate the pickings in one go."""
+        if not pickings:
+            return
+        self._meso_check_received(pickings.move_ids.move_line_ids)
+        for picking in pickings:
+            picking.meso_session_id._meso_check_shortages(picking)
+        pickings.move_ids.picked = True
+        result = pickings.with_context(
+            skip_backorder=True, skip_expired=True, skip_sms=True
+        ).button_validate()
+        not_done = pickings.filtered(lambda picking: picking.state != "done")
+        if result is not True or not_done:
+            raise UserError(
+                self.env._(
+                    "The consumption of session %(session)s could not be validated.",
+                    session=(not_done.meso_session_id or self)[0].name,
                 )
             )
-        orderpoints._meso_replenish_after(session, rfq_before)
 
-    def _meso_draw_open_vials(self):
-        """Draw multi-dose lines from vials already open; return the draws and the
-        sealed vials still needed per line as {line: (vials, ml to draw from them)}."""
-        draws = []
-        vials_needed = {}
-        OpenedVial = self.env["meso.opened.vial"]
-        for line in self.line_ids:
-            template = line.product_id.product_tmpl_id
-            need = line.volume_ml
-            if template.meso_multi_dose:
-                domain = [
-                    ("product_id", "=", line.product_id.id),
-                    ("company_id", "=", self.company_id.id),
-                    ("state", "=", "open"),
-                    ("remaining_ml", ">", 0),
-                    ("opened_at", "<=", self.date),
-                    ("beyond_use_at", ">", self.date),
-                ]
-                if line.lot_id:
-                    domain.append(("lot_id", "=", line.lot_id.id))
-                candidates = OpenedVial.search(domain)
-                if candidates:
-                    # Completions take turns (_meso_lock_ledger); should anything else
-                    # hold a vial, it is skipped rather than waited for: waiting would end
-                    # in a serialization failure once the other transaction commits. NO
-                    # KEY UPDATE leaves consumption rows free to reference the vial.
-                    self.env.cr.execute(
-                        "SELECT id FROM meso_opened_vial WHERE id IN %s "
-                        "FOR NO KEY UPDATE SKIP LOCKED",
-                        [tuple(candidates.ids)],
-                    )
-                    locked = [row[0] for row in self.env.cr.fetchall()]
-                    candidates = candidates.browse(locked).sorted(
-                        lambda vial: (vial.beyond_use_at, vial.id)
-                    )
-                    candidates.invalidate_recordset(["remaining_ml", "state"])
-                for vial in candidates:
-                    if float_is_zero(need, precision_digits=ML_PRECISION):
-                        break
-                    take = min(vial.remaining_ml, need)
-                    remaining = vial.remaining_ml - take
-                    vial.write(
-                        {
-                            "remaining_ml": remaining,
-                            "state": "used_up"
-                            if float_is_zero(remaining, precision_digits=ML_PRECISION)
-                            else "open",
-                        }
-                    )
-                    draws.append((line, vial, take))
-                    need -= take
-            if float_compare(need, 0.0, precision_digits=ML_PRECISION) > 0:
-                vials = math.ceil(round(need / template.meso_volume_ml, 6))
-                vials_needed[line] = (vials, need)
-        return draws, vials_needed
-
-    def _meso_post_picking(self, vials_needed):
-        """One picking of the clinic's treatment consumption type, validated by Odoo."""
-        if not vials_needed:
-            return self.env["stock.picking"]
-        picking_values = self._meso_prepare_picking_values()
-        picking_values["move_ids"] = [
-            fields.Command.create(self._meso_prepare_move_values(line, vials, picking_values))
-            for line, (vials, _ml) in vials_needed.items()
-        ]
-        picking = self.env["stock.picking"].create(picking_values)
-        picking.action_confirm()
-        self._meso_reserve(picking.move_ids)
-        self._meso_check_received(picking.move_ids.move_line_ids)
+    def _meso_check_shortages(self, picking):
+        self.ensure_one()
         shortages = [
             self.env._(
                 "%(product)s: %(needed)s vial(s) needed, %(available)s usable in "
@@ -595,18 +748,6 @@ class MesoTreatmentSession(models.Model):
                     shortages="\n- ".join(shortages),
                 )
             )
-        picking.move_ids.picked = True
-        result = picking.with_context(
-            meso_consumption_date=self.date, skip_backorder=True, skip_expired=True, skip_sms=True
-        ).button_validate()
-        if result is not True or picking.state != "done":
-            raise UserError(
-                self.env._(
-                    "The consumption of session %(session)s could not be validated.",
-                    session=self.name,
-                )
-            )
-        return picking
 
     def _meso_prepare_picking_values(self):
         """Values of the session's consumption picking (extend with super())."""
@@ -647,162 +788,76 @@ class MesoTreatmentSession(models.Model):
         received = self.env["stock.quant"]._read_group(
             [
                 ("lot_id", "in", move_lines.lot_id.ids),
-                ("location_id", "child_of", self.warehouse_id.lot_stock_id.id),
+                ("location_id", "child_of", self.warehouse_id.lot_stock_id.ids),
             ],
-            ["lot_id"],
+            ["lot_id", "location_id"],
             ["in_date:min"],
         )
-        for lot, in_date in received:
-            if in_date and in_date > self.date:
-                raise UserError(
-                    self.env._(
-                        "Lot %(lot)s of %(product)s was received on %(received)s, after "
-                        "session %(session)s (%(date)s): a vial cannot be injected before it "
-                        "arrived. Correct the session's date or pick another lot.",
-                        lot=lot.name,
-                        product=lot.product_id.display_name,
-                        received=fields.Datetime.to_string(in_date),
-                        session=self.name,
-                        date=fields.Datetime.to_string(self.date),
-                    )
-                )
-
-    @api.model
-    def _meso_reserve(self, moves):
-        """FEFO through Odoo's reservation (product_expiry skips lots expired at the
-        move's date); a lot picked by the practitioner is reserved from that lot only."""
-        chosen = moves.filtered(lambda m: m.meso_session_line_id.lot_id)
-        (moves - chosen)._action_assign()
-        for move in chosen:
-            move._do_unreserve()
-            move._update_reserved_quantity(
-                move.product_uom_qty,
-                move.location_id,
-                lot_id=move.meso_session_line_id.lot_id,
-                strict=False,
-            )
-            move._recompute_state()
-
-    def _meso_record_consumption(self, draws, picking):
-        """Trace every ml to its lot: draws from open vials, then the sealed vials used."""
-        Consumption = self.env["meso.treatment.consumption"]
-        values = [
-            self._meso_prepare_consumption_values(
-                line, vial.lot_id, take, opened_vial_id=vial.id, cost=vial._meso_draw_cost(take)
-            )
-            for line, vial, take in draws
-        ]
-        for move in picking.move_ids:
-            line = move.meso_session_line_id
-            template = line.product_id.product_tmpl_id
-            unit_cost = self._meso_unit_cost(move)
-            need = line.volume_ml - sum(take for ln, _vial, take in draws if ln == line)
-            for move_line in move.move_line_ids.sorted(self._meso_fefo_key):
-                count = int(round(move_line.quantity))
-                if template.meso_multi_dose:
-                    for _index in range(count):
-                        drawn = min(need, template.meso_volume_ml)
-                        need -= drawn
-                        vial = self._meso_open_vial(
-                            move_line.lot_id, template.meso_volume_ml - drawn, unit_cost
-                        )
-                        values.append(
-                            self._meso_prepare_consumption_values(
-                                line,
-                                move_line.lot_id,
-                                drawn,
-                                opened_vial_id=vial.id,
-                                vial_qty=1,
-                                cost=vial._meso_draw_cost(drawn),
-                            )
-                        )
-                else:
-                    drawn = min(need, count * template.meso_volume_ml)
-                    need -= drawn
-                    values.append(
-                        self._meso_prepare_consumption_values(
-                            line,
-                            move_line.lot_id,
-                            drawn,
-                            vial_qty=move_line.quantity,
-                            waste_ml=count * template.meso_volume_ml - drawn,
-                            cost=move_line.quantity * unit_cost,
+        for move_line in move_lines:
+            session = move_line.move_id.meso_session_id
+            clinic = session.warehouse_id.lot_stock_id.parent_path
+            for lot, location, in_date in received:
+                if (
+                    lot == move_line.lot_id
+                    and location.parent_path.startswith(clinic)
+                    and in_date
+                    and in_date > session.date
+                ):
+                    raise UserError(
+                        self.env._(
+                            "Lot %(lot)s of %(product)s was received on %(received)s, after "
+                            "session %(session)s (%(date)s): a vial cannot be injected before "
+                            "it arrived. Correct the session's date or pick another lot.",
+                            lot=lot.name,
+                            product=lot.product_id.display_name,
+                            received=fields.Datetime.to_string(in_date),
+                            session=session.name,
+                            date=fields.Datetime.to_string(session.date),
                         )
                     )
-        # the cost is the managers' to read; the practitioner's action records it
-        Consumption.sudo().create(values).opened_vial_id._meso_settle_cost()
-        self._message_log(
-            body=escape(
+
+    def _meso_set_lots_used(self, rows):
+        """A line without a chosen lot shows the lot it took, when it took one only."""
+        lines_by_lot = {}
+        for line in self.line_ids.filtered(lambda ln: not ln.lot_id):
+            lots = rows.filtered(lambda row, ln=line: row.session_line_id == ln).lot_id
+            if len(lots) == 1:
+                lines_by_lot.setdefault(lots, self.env["meso.treatment.session.line"])
+                lines_by_lot[lots] |= line
+        for lot, lines in lines_by_lot.items():
+            lines.lot_id = lot
+
+    def _meso_log_completion(self, rows, late):
+        bodies = {}
+        for session in self:
+            used = {}
+            for row in rows.filtered(lambda r, s=session: r.session_id == s):
+                used[row.lot_id.name] = used.get(row.lot_id.name, 0.0) + row.volume_ml
+            body = escape(
                 self.env._(
                     "Completed. Lots used: %(lots)s",
-                    lots=", ".join(
-                        f"{c['lot']} ({c['ml']:g} ml)" for c in self._meso_lot_summary()
-                    ),
+                    lots=", ".join(f"{lot} ({ml:g} ml)" for lot, ml in used.items()),
                 )
             )
-        )
-
-    def _meso_prepare_consumption_values(self, line, lot, volume_ml, **values):
-        """Values of one ledger row: what a session line took from a lot (extend with
-        super()). `values` adds the vial drawn from, the vials and waste, the cost."""
-        return dict(
-            {
-                "session_line_id": line.id,
-                "product_id": line.product_id.id,
-                "lot_id": lot.id,
-                "volume_ml": volume_ml,
-            },
-            **values,
-        )
-
-    @staticmethod
-    def _meso_unit_cost(move):
-        """Cost of one vial as Odoo valued the consumption move."""
-        layers = move.sudo().stock_valuation_layer_ids
-        quantity = sum(layers.mapped("quantity"))
-        if quantity:
-            return abs(sum(layers.mapped("value")) / quantity)
-        return move.product_id.sudo().standard_price
-
-    @staticmethod
-    def _meso_fefo_key(move_line):
-        return (move_line.lot_id.expiration_date or fields.Datetime.now(), move_line.id)
-
-    def _meso_open_vial(self, lot, remaining_ml, cost):
-        """A multi-dose vial opened in this session, usable until its beyond-use time."""
-        template = lot.product_id.product_tmpl_id
-        beyond_use = self.date + timedelta(hours=template.meso_in_use_hours)
-        if lot.expiration_date:
-            beyond_use = min(beyond_use, lot.expiration_date)
-        empty = float_is_zero(remaining_ml, precision_digits=ML_PRECISION)
-        return self.env["meso.opened.vial"].create(
-            {
-                "lot_id": lot.id,
-                "company_id": self.company_id.id,
-                "session_id": self.id,
-                "opened_at": self.date,
-                "beyond_use_at": beyond_use,
-                "remaining_ml": 0.0 if empty else remaining_ml,
-                "state": "used_up" if empty else "open",
-                "cost": cost,
-            }
-        )
-
-    def _meso_lot_summary(self):
-        summary = {}
-        for consumption in self.consumption_ids:
-            entry = summary.setdefault(
-                consumption.lot_id, {"lot": consumption.lot_id.name, "ml": 0.0}
-            )
-            entry["ml"] += consumption.volume_ml
-        return list(summary.values())
+            if late[session]:
+                body += Markup("<br/>") + escape(
+                    self.env._(
+                        "Late entry: the session given on %(date)s was completed on %(now)s "
+                        "by %(user)s.",
+                        date=fields.Datetime.to_string(session.date),
+                        now=fields.Datetime.to_string(fields.Datetime.now()),
+                        user=self.env.user.name,
+                    )
+                )
+            bodies[session.id] = body
+        self._message_log_batch(bodies=bodies)
 
     # ------------------------------------------------------------------
     # Cancellation
     # ------------------------------------------------------------------
     def action_cancel(self):
         """Cancel; a completed session returns its vials to the lots they came from."""
-        self._meso_lock_ledger()
+        self._meso_lock_stock()
         self.check_access("write")
         for session in self:
             session._meso_check_cancellable()

@@ -42,13 +42,13 @@ class StockMoveLine(models.Model):
 
     def _meso_check_no_expired_lot(self):
         """An expired vial may be quarantined, scrapped or returned, never consumed."""
-        # a session recorded after the fact is judged at the date it was given
-        now = self.env.context.get("meso_consumption_date") or fields.Datetime.now()
+        now = fields.Datetime.now()
         expired = self.filtered(
             lambda ml: (
                 ml.product_id.meso_is_vial
                 and ml.lot_id.expiration_date
-                and ml.lot_id.expiration_date <= now
+                # a session recorded after the fact is judged at the date it was given
+                and ml.lot_id.expiration_date <= (ml.move_id.meso_session_id.date or now)
                 and ml.location_dest_id.usage in CONSUMING_USAGES
                 and ml.location_id.usage == "internal"
             )

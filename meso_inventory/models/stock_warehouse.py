@@ -15,6 +15,13 @@ class StockWarehouse(models.Model):
         check_company=True,
         help="Where expired vials wait to be scrapped: outside the stock, so never picked.",
     )
+    meso_consumption_location_id = fields.Many2one(
+        "stock.location",
+        "Treatment consumption location",
+        check_company=True,
+        help="Where the vials injected in this clinic go: the clinic's own place under "
+        "Patient consumption, so that clinics consuming the same lot never share a quant.",
+    )
 
     # the clinic manager's dashboard: one card per clinic
     meso_expiring_lot_count = fields.Integer(
@@ -159,6 +166,8 @@ class StockWarehouse(models.Model):
     def create(self, vals_list):
         warehouses = super().create(vals_list)
         warehouses._meso_set_fefo()
+        for warehouse in warehouses:
+            warehouse._meso_consumption_location()
         return warehouses
 
     def _meso_set_fefo(self):
@@ -197,7 +206,10 @@ class StockWarehouse(models.Model):
         # every warehouse: code that looks up "the" outgoing type of a new warehouse by
         # its code keeps finding the delivery type alone.
         if self.meso_consumption_type_id or self.env.context.get("meso_create_consumption_type"):
-            values["meso_consumption_type_id"] = {"default_location_src_id": self.lot_stock_id.id}
+            values["meso_consumption_type_id"] = {
+                "default_location_src_id": self.lot_stock_id.id,
+                "default_location_dest_id": self._meso_consumption_location().id,
+            }
         return values
 
     def _get_picking_type_create_values(self, max_sequence):
@@ -206,9 +218,7 @@ class StockWarehouse(models.Model):
             "name": self.env._("Treatment consumption"),
             "code": "outgoing",
             "default_location_src_id": self.lot_stock_id.id,
-            "default_location_dest_id": self.env.ref(
-                "meso_inventory.stock_location_patient_consumption"
-            ).id,
+            "default_location_dest_id": self._meso_consumption_location().id,
             "sequence": max_sequence + 1,
             "sequence_code": "TRT",
             "use_create_lots": False,
@@ -216,6 +226,27 @@ class StockWarehouse(models.Model):
             "company_id": self.company_id.id,
         }
         return values, max_sequence + 2
+
+    def _meso_consumption_location(self):
+        """The clinic's consumption location, created when missing: outside the
+        warehouse (consumption leaves its stock), under the shared Patient consumption."""
+        self.ensure_one()
+        if not self.meso_consumption_location_id:
+            self.sudo().meso_consumption_location_id = (
+                self.env["stock.location"]
+                .sudo()
+                .create(
+                    {
+                        "name": self.code or self.name,
+                        "usage": "customer",
+                        "location_id": self.env.ref(
+                            "meso_inventory.stock_location_patient_consumption"
+                        ).id,
+                        "company_id": self.company_id.id,
+                    }
+                )
+            )
+        return self.meso_consumption_location_id
 
     def _meso_consumption_type(self):
         """The clinic's "Treatment consumption" operation type, created when missing."""
@@ -299,5 +330,11 @@ class StockWarehouse(models.Model):
         warehouses = self.with_context(active_test=False).search([])  # pylint: disable=no-search-all
         warehouses._meso_set_fefo()
         warehouses._create_missing_locations({})
-        for warehouse in warehouses.filtered(lambda wh: not wh.meso_consumption_type_id):
-            warehouse._meso_consumption_type()
+        for warehouse in warehouses:
+            if warehouse.meso_consumption_type_id:
+                # a clinic set up before the consumption locations existed
+                warehouse.meso_consumption_type_id.default_location_dest_id = (
+                    warehouse._meso_consumption_location()
+                )
+            else:
+                warehouse._meso_consumption_type()

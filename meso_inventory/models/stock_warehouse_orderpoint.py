@@ -191,21 +191,33 @@ class StockWarehouseOrderpoint(models.Model):
     # Reorder at once when a session crosses the minimum
     # ------------------------------------------------------------------
     @api.model
-    def _meso_rules_for(self, session, products):
-        return self.search(
+    def _meso_rules_for(self, sessions):
+        """The automatic rules of the vials these sessions take, in their clinics."""
+        orderpoints = self.search(
             [
-                ("product_id", "in", products.ids),
-                ("warehouse_id", "=", session.warehouse_id.id),
+                ("product_id", "in", sessions.line_ids.product_id.ids),
+                ("warehouse_id", "in", sessions.warehouse_id.ids),
                 ("trigger", "=", "auto"),
             ]
+        )
+        return orderpoints.filtered(lambda op: op._meso_sessions(sessions))
+
+    def _meso_sessions(self, sessions):
+        """Those of `sessions` that take this rule's vial in its clinic."""
+        self.ensure_one()
+        return sessions.filtered(
+            lambda session: (
+                session.warehouse_id == self.warehouse_id
+                and self.product_id in session.line_ids.product_id
+            )
         )
 
     def _meso_open_rfq_snapshot(self):
         """Open RFQ quantity of these rules, taken before a session consumes."""
         return {op.id: op.meso_open_rfq_qty for op in self}
 
-    def _meso_replenish_after(self, session, rfq_before):
-        """Make sure every one of these rules the session took below its minimum is
+    def _meso_replenish_after(self, sessions, rfq_before):
+        """Make sure every one of these rules the sessions took below its minimum is
         reordered now (Odoo's own trigger on the consumption usually has), then alert
         purchasing about the RFQs that grew. The nightly scheduler is only the safety net."""
         orderpoints = self
@@ -221,7 +233,10 @@ class StockWarehouseOrderpoint(models.Model):
         if below:
             # a session never fails because purchasing cannot happen: what could not be
             # ordered is told to purchasing below, and Odoo logs its own exception
-            below._procure_orderpoint_confirm(company_id=session.company_id, raise_user_error=False)
+            for company in below.company_id:
+                below.filtered(
+                    lambda op, c=company: op.company_id == c
+                )._procure_orderpoint_confirm(company_id=company, raise_user_error=False)
             orderpoints.invalidate_recordset()
         reordered = orderpoints.filtered(
             lambda op: (
@@ -237,11 +252,11 @@ class StockWarehouseOrderpoint(models.Model):
             op: op.qty_forecast - (op.meso_open_rfq_qty - rfq_before.get(op.id, 0.0))
             for op in reordered
         }
-        reordered._meso_alert_purchasing(session, forecasts)
-        (below - reordered)._meso_alert_not_ordered(session)
+        reordered._meso_alert_purchasing(sessions, forecasts)
+        (below - reordered)._meso_alert_not_ordered(sessions)
         return reordered
 
-    def _meso_alert_not_ordered(self, session):
+    def _meso_alert_not_ordered(self, sessions):
         """Rules the session took below their minimum but for which no RFQ could be made
         (typically: the vial has no vendor): purchasing is told what is missing."""
         activity_type = self.env.ref("mail.mail_activity_data_warning")
@@ -264,7 +279,7 @@ class StockWarehouseOrderpoint(models.Model):
                     product=product.display_name,
                     min=format(orderpoint.product_min_qty, "g"),
                     clinic=orderpoint.warehouse_id.name,
-                    session=session.name,
+                    session=", ".join(orderpoint._meso_sessions(sessions).mapped("name")),
                     missing=missing,
                 )
             )
@@ -274,7 +289,7 @@ class StockWarehouseOrderpoint(models.Model):
                     activity_type_id=activity_type.id, user_id=user.id, note=note
                 )
 
-    def _meso_alert_purchasing(self, session, forecasts):
+    def _meso_alert_purchasing(self, sessions, forecasts):
         lines = self.env["purchase.order.line"].search(
             [("orderpoint_id", "in", self.ids), ("order_id.state", "in", ("draft", "sent"))]
         )
@@ -288,7 +303,7 @@ class StockWarehouseOrderpoint(models.Model):
                     product=line.product_id.display_name,
                     forecast=forecasts[line.orderpoint_id],
                     min=line.orderpoint_id.product_min_qty,
-                    session=session.name,
+                    session=", ".join(line.orderpoint_id._meso_sessions(sessions).mapped("name")),
                     qty=line.product_qty,
                     uom=line.product_uom.name,
                 )

@@ -1,8 +1,9 @@
 """Several people complete sessions at once: a real multi-worker Odoo on 127.0.0.1.
 
 It needs committed data, so it builds a database of its own, serves it with four
-workers, drives it over XML-RPC from parallel clients, checks the ledger and cleans up.
-Bounded in count and time, loopback only."""
+workers, drives it from parallel clients over XML-RPC and over the web client's JSON-RPC
+(where ir.http reads the database before the button's method runs), checks the ledger and
+cleans up. Bounded in count and time, loopback only."""
 
 import os
 import socket
@@ -12,6 +13,8 @@ import tempfile
 import time
 import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
+
+import requests
 
 import odoo
 from odoo.tests import BaseCase, tagged
@@ -99,6 +102,33 @@ def _client(url, login="admin", password="admin"):
     return call
 
 
+def _web_client(url, login, password):
+    """A browser's session: authenticated, then buttons through /web/dataset/call_button."""
+    http = requests.Session()
+
+    def rpc(path, params):
+        response = http.post(
+            f"{url}{path}",
+            json={"jsonrpc": "2.0", "method": "call", "params": params},
+            timeout=TIMEOUT,
+        )
+        response.raise_for_status()
+        body = response.json()
+        if "error" in body:
+            raise xmlrpc.client.Fault(2, body["error"]["data"]["message"])
+        return body["result"]
+
+    rpc("/web/session/authenticate", {"db": DB, "login": login, "password": password})
+
+    def button(model, method, ids):
+        return rpc(
+            "/web/dataset/call_button",
+            {"model": model, "method": method, "args": [ids], "kwargs": {"context": {}}},
+        )
+
+    return button
+
+
 @tagged("post_install", "-at_install", "meso_concurrency")
 class TestConcurrency(BaseCase):
     """Run by pytest-odoo and by Odoo's own runner; leave it out with the tag
@@ -112,6 +142,9 @@ class TestConcurrency(BaseCase):
 
     def test_competing_for_the_last_vials(self):
         _competing_for_the_last_vials(self.url)
+
+    def test_clinics_do_not_wait_on_each_other(self):
+        _clinics_side_by_side(self.url)
 
 
 def _competing_for_the_last_vials(server):
@@ -214,11 +247,17 @@ def _competing_for_the_last_vials(server):
         )
 
     def complete(session):
+        # one practitioner over XML-RPC, the other in the web client
         login = ("dr-a", "dr-b")[session % 2]
         try:
-            _client(server, login, f"{login}-pw")(
-                "meso.treatment.session", "action_done", [session]
-            )
+            if login == "dr-a":
+                _client(server, login, f"{login}-pw")(
+                    "meso.treatment.session", "action_done", [session]
+                )
+            else:
+                _web_client(server, login, f"{login}-pw")(
+                    "meso.treatment.session", "action_done", [session]
+                )
             return "done"
         except xmlrpc.client.Fault as fault:
             return fault.faultString
@@ -261,8 +300,93 @@ def _competing_for_the_last_vials(server):
     assert len(pickings) == VIALS and not any(p["partner_id"] for p in pickings), pickings
     assert not call("sms.sms", "search", [])
     assert not call("mail.mail", "search", [("subject", "ilike", "delivery")])
-    # completions take turns: none failed on a serialization error and had to be redone
+    _assert_no_serialization_failure()
+
+
+def _assert_no_serialization_failure():
+    """Completions sharing stock take turns: none failed on a serialization error and
+    had to be redone (Odoo logs each retry)."""
     with open(LOG, encoding="utf-8") as log:
         server_log = log.read()
     assert "could not serialize access" not in server_log
     assert "tries left" not in server_log
+    assert "SerializationFailure" not in server_log
+
+
+def _clinics_side_by_side(server):
+    """A completion waits only for those sharing its stock: the same vial in the same
+    clinic. The test holds the lock of one clinic's vial stock from a connection of its
+    own: a session of the other clinic goes through, one of the held clinic waits until it
+    is released, then goes through."""
+    call = _client(server)
+    template = call(
+        "product.template",
+        "create",
+        {
+            "name": "Side-by-side booster",
+            "meso_is_vial": True,
+            "meso_volume_ml": 2.0,
+            "meso_regulatory_status": "ce",
+        },
+    )
+    product = call("product.template", "read", [template], ["product_variant_id"])[0][
+        "product_variant_id"
+    ][0]
+    clinic_a = call("stock.warehouse", "search", [("company_id", "=", 1)], limit=1)[0]
+    clinic_b = call("stock.warehouse", "create", {"name": "Clinic B", "code": "CLB"})
+    sessions = {}
+    for clinic, code in ((clinic_a, "A"), (clinic_b, "B")):
+        stock = call("stock.warehouse", "read", [clinic], ["lot_stock_id"])[0]["lot_stock_id"][0]
+        lot = call(
+            "stock.lot",
+            "create",
+            {"name": f"SIDE-{code}", "product_id": product, "expiration_date": "2099-01-01"},
+        )
+        call(
+            "stock.quant",
+            "create",
+            {
+                "product_id": product,
+                "location_id": stock,
+                "lot_id": lot,
+                "inventory_quantity_auto_apply": 5,
+            },
+            context={"inventory_mode": True},
+        )
+        patient = call("meso.patient", "create", {"name": f"Side patient {code}"})
+        sessions[code] = [
+            call(
+                "meso.treatment.session",
+                "create",
+                {
+                    "patient_id": patient,
+                    "warehouse_id": clinic,
+                    "line_ids": [(0, 0, {"product_id": product, "volume_ml": 2.0})],
+                },
+            )
+            for _index in range(2)
+        ]
+    # a new clinic's first completion sets its consumption type up
+    call("meso.treatment.session", "action_done", [sessions["B"][0]])
+
+    def complete(session):
+        # a client of its own: an XML-RPC connection serves one thread
+        own = _client(server)
+        own("meso.treatment.session", "action_done", [session])
+        return own("meso.treatment.session", "read", [session], ["state"])[0]["state"]
+
+    holder = odoo.sql_db.db_connect(DB).cursor()
+    try:
+        holder.execute("SELECT pg_advisory_xact_lock(%s, %s)", [clinic_a, product])
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            waiting = pool.submit(complete, sessions["A"][0])
+            started = time.time()
+            assert complete(sessions["B"][1]) == "done"
+            assert time.time() - started < 15, "clinic B waited for clinic A's stock"
+            time.sleep(2)
+            assert not waiting.done(), "clinic A did not wait for its own vial's stock"
+            holder.rollback()
+            assert waiting.result(timeout=60) == "done"
+    finally:
+        holder.close()
+    _assert_no_serialization_failure()

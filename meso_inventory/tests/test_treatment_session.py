@@ -135,10 +135,14 @@ class TestTreatmentSession(MesoCommon):
         self.assertEqual(picking.state, "done")
         self.assertEqual(picking.picking_type_id, self.warehouse.meso_consumption_type_id)
         self.assertEqual(picking.picking_type_id.name, "Treatment consumption")
+        # the clinic's own place under Patient consumption: clinics consuming the same lot
+        # never share a quant
+        self.assertEqual(picking.location_dest_id, self.warehouse.meso_consumption_location_id)
         self.assertEqual(
-            picking.location_dest_id,
+            picking.location_dest_id.location_id,
             self.env.ref("meso_inventory.stock_location_patient_consumption"),
         )
+        self.assertEqual(picking.location_dest_id.usage, "customer")
         self.assertEqual(picking.origin, session.name)
         self.assertEqual(picking.meso_session_id, session)
         self.assertEqual(session.move_ids, picking.move_ids)
