@@ -244,6 +244,29 @@ def top_up_bench_stock(env, state):
     env.cr.commit()
 
 
+def ensure_second_clinic(env, state):
+    """A second clinic of the company holding the bench lots too (the concurrent
+    benchmark's two-clinic case), its stock topped up like the first's."""
+    warehouse = env["stock.warehouse"].search([("code", "=", "BNCH2")], limit=1)
+    if not warehouse:
+        warehouse = env["stock.warehouse"].create({"name": "Bench clinic 2", "code": "BNCH2"})
+        warehouse._meso_consumption_type()
+    Quant = env["stock.quant"]
+    for lot in env["stock.lot"].browse(state["bench_lot_ids"]):
+        available = Quant._get_available_quantity(
+            lot.product_id, warehouse.lot_stock_id, lot_id=lot, strict=True
+        )
+        if available < BENCH_LOT_STOCK:
+            Quant._update_available_quantity(
+                lot.product_id, warehouse.lot_stock_id, BENCH_LOT_STOCK - available, lot_id=lot
+            )
+    # received long before the sessions
+    Quant.search([("location_id", "=", warehouse.lot_stock_id.id)]).write(
+        {"in_date": datetime.now() - timedelta(days=100)}
+    )
+    return warehouse
+
+
 # ----------------------------------------------------------------------
 # History, in SQL
 # ----------------------------------------------------------------------

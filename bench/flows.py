@@ -36,13 +36,20 @@ class Bench:
     # ------------------------------------------------------------------
     # 1-2. Completing sessions / validating pickings
     # ------------------------------------------------------------------
-    def session_values(self):
+    def session_values(self, warehouse=None, products=None):
+        """A session of the bench vials (or of `products`, 2 ml each) in the bench clinic
+        (or `warehouse`)."""
+        if products is None:
+            lines = [
+                (product, vial[3]) for product, vial in zip(self.products, BENCH_VIALS, strict=True)
+            ]
+        else:
+            lines = [(product, 2.0) for product in products]
         return {
             "patient_id": self.patient.id,
-            "warehouse_id": self.warehouse.id,
+            "warehouse_id": (warehouse or self.warehouse).id,
             "line_ids": [
-                Command.create({"product_id": product.id, "volume_ml": vial[3]})
-                for product, vial in zip(self.products, BENCH_VIALS, strict=True)
+                Command.create({"product_id": product.id, "volume_ml": ml}) for product, ml in lines
             ],
         }
 
@@ -61,9 +68,12 @@ class Bench:
             session.action_done()
             env.flush_all()
 
-    def picking_values(self, env):
-        out_type = self.warehouse.out_type_id
-        source = self.warehouse.lot_stock_id
+    def picking_values(self, env, warehouse=None, products=None):
+        """Odoo's delivery of one vial of each bench vial (or of `products`) from the
+        bench clinic (or `warehouse`)."""
+        warehouse = warehouse or self.warehouse
+        out_type = warehouse.out_type_id
+        source = warehouse.lot_stock_id
         destination = env.ref("stock.stock_location_customers")
         return {
             "picking_type_id": out_type.id,
@@ -81,7 +91,7 @@ class Bench:
                         "location_dest_id": destination.id,
                     }
                 )
-                for product in self.products
+                for product in (self.products if products is None else products)
             ],
         }
 

@@ -40,6 +40,8 @@ def start_server(args, port):
         "--http-interface=127.0.0.1",
         "--gevent-port=0",
         "--log-level=warn",
+        # Odoo logs the requests it retries after a serialization failure at INFO
+        "--log-handler=odoo.service.model:INFO",
         f"--logfile={args.log}",
     ]
     # the server's own output (e.g. its gevent process failing to start) goes to its log
@@ -68,6 +70,21 @@ def wait_ready(url, database, deadline):
             pass
         time.sleep(0.5)
     raise SystemExit(f"Odoo did not answer on {url} in time (see its log)")
+
+
+def log_size(path):
+    try:
+        with open(path, "rb") as log:
+            return log.seek(0, 2)
+    except FileNotFoundError:
+        return 0
+
+
+def serialization_failures(path, offset):
+    """Requests Odoo retried after a serialization failure since `offset` in its log."""
+    with open(path, encoding="utf-8", errors="replace") as log:
+        log.seek(offset)
+        return sum("tries left" in line or "maximum number of tries" in line for line in log)
 
 
 def hammer(url, database, uid, model, method, *, ids, threads, seconds, kwargs=None):
@@ -148,35 +165,40 @@ def main():
             threads=8,
             seconds=60,
         )
-        ours = hammer(
-            url,
-            args.database,
-            uid,
-            "meso.treatment.session",
-            "action_done",
-            ids=prepared["session_ids"],
-            threads=threads,
-            seconds=seconds,
-        )
-        print(f"[bench] RPC sessions: {json.dumps(ours)}", flush=True)
-        theirs = hammer(
-            url,
-            args.database,
-            uid,
-            "stock.picking",
-            "button_validate",
-            ids=prepared["picking_ids"],
-            threads=threads,
-            seconds=seconds,
-            kwargs={"context": {"skip_backorder": True}},
-        )
-        print(f"[bench] RPC pickings: {json.dumps(theirs)}", flush=True)
+        cases = []
+        for case in prepared["cases"]:
+            figures = {"name": case["name"]}
+            for side, model, method, ids, kwargs in (
+                ("ours", "meso.treatment.session", "action_done", case["session_ids"], None),
+                (
+                    "odoo",
+                    "stock.picking",
+                    "button_validate",
+                    case["picking_ids"],
+                    {"context": {"skip_backorder": True}},
+                ),
+            ):
+                logged = log_size(args.log)
+                figures[side] = hammer(
+                    url,
+                    args.database,
+                    uid,
+                    model,
+                    method,
+                    ids=ids,
+                    threads=threads,
+                    seconds=seconds,
+                    kwargs=kwargs,
+                )
+                figures[side]["serialization_failures"] = serialization_failures(args.log, logged)
+                print(
+                    f"[bench] RPC {case['name']}, {side}: {json.dumps(figures[side])}", flush=True
+                )
+            cases.append(figures)
     finally:
         stop_server(server)
     with open(args.out, "w", encoding="utf-8") as output:
-        json.dump(
-            {"workers": WORKERS, "threads": threads, "ours": ours, "odoo": theirs}, output, indent=1
-        )
+        json.dump({"workers": WORKERS, "threads": threads, "cases": cases}, output, indent=1)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import odoo
 from odoo.tools import config
 
 ADMIN_UID = 2  # a real user (access rules apply), as in the web client
+MIX_VIALS = 24  # the concurrent benchmark's varied case: each session takes 3 of them
 
 
 def _figures(sample):
@@ -293,20 +294,39 @@ class Runner:
         }
 
     def rpc_prepare(self):
-        """Planned sessions and ready pickings for the concurrent benchmark, committed."""
+        """Planned sessions and ready pickings for the concurrent benchmark, committed:
+        the same flows in three cases, from the most contended to the least."""
         count = self.config["rpc_sessions"]
         self.grow(self.config["history_low"])
-        sessions = self.bench.make_sessions(self.env, count)
-        pickings = self.env["stock.picking"].create(
-            [self.bench.picking_values(self.env) for _index in range(count)]
-        )
-        pickings.action_confirm()
-        pickings.action_assign()
-        pickings.move_ids.picked = True
+        bench, env = self.bench, self.env
+        main = bench.warehouse
+        second = datagen.ensure_second_clinic(env, self.state)
+        mix = env["product.product"].browse(self.state["catalogue_product_ids"][:MIX_VIALS])
+        plans = {
+            "one clinic, the same 3 vials": [(main, None)] * count,
+            f"one clinic, 3 of {MIX_VIALS} vials": [
+                (main, mix[(3 * index) % MIX_VIALS : (3 * index) % MIX_VIALS + 3])
+                for index in range(count)
+            ],
+            "two clinics, the same 3 vials": [
+                ((main, second)[index % 2], None) for index in range(count)
+            ],
+        }
+        cases = []
+        for name, plan in plans.items():
+            sessions = env["meso.treatment.session"].create(
+                [bench.session_values(warehouse, products) for warehouse, products in plan]
+            )
+            pickings = env["stock.picking"].create(
+                [bench.picking_values(env, warehouse, products) for warehouse, products in plan]
+            )
+            pickings.action_confirm()
+            pickings.action_assign()
+            pickings.move_ids.picked = True
+            cases.append({"name": name, "session_ids": sessions.ids, "picking_ids": pickings.ids})
         self.env.cr.commit()
         return {
-            "session_ids": sessions.ids,
-            "picking_ids": pickings.ids,
+            "cases": cases,
             "threads": self.config["rpc_threads"],
             "seconds": self.config["rpc_seconds"],
         }
