@@ -10,8 +10,13 @@ so `TableSheet` writes a data row as one string made from per-column templates, 
 the XML xlsxwriter itself writes for those cells (a test compares the two byte for
 byte). A row holding anything out of the ordinary (a string to escape, a value of
 another type) goes through xlsxwriter's own methods.
+
+Every table prints as a report: landscape, one page wide, its header row on every page,
+the clinic, the sheet and the export date in the page header. Text columns are as wide as
+their longest value (within a cap), measured on the rows as they stream past.
 """
 
+import math
 import re
 from collections import namedtuple
 from datetime import date, datetime
@@ -28,22 +33,54 @@ Column = namedtuple(
     "Column", "key header kind width total hidden formula", defaults=(False, False, None)
 )
 
-COUNT_SHEET = "Count sheet"
+# paper: xlsxwriter's paper index (1 US Letter, 9 A4); header_left, header_right, footer:
+# plain text (the sheet's name goes in the middle of the header); page: the footer's page
+# number, with Excel's codes &P (page) and &N (pages)
+PageSetup = namedtuple(
+    "PageSetup",
+    "paper header_left header_right footer page",
+    defaults=(9, "", "", "", "&P / &N"),
+)
+
 MAX_ROWS = 1048576  # an xlsx sheet's limit: header, data rows and the total row
 META_SHEET = "_meso"
 SIGNATURE = "meso_inventory stock audit v1"
+TEXT_WIDTH_MAX = 60  # characters: wider, a landscape page would hold too few columns
+HEADER_TEXT_MAX = 60  # characters of each part of a page header: Excel takes 255 in all
+PAPER_SIZES = {"Letter": 1, "Legal": 5, "A3": 8, "A4": 9, "A5": 11}
+
+
+def sheet_name(title):
+    """A sheet name Excel accepts: 31 characters at most, none of []:*?/\\."""
+    return re.sub(r"[\[\]:*?/\\]", "-", str(title)).strip("'")[:31] or "Sheet"
+
+
+def _header_text(text):
+    """Plain text for a page header or footer: '&' starts Excel's codes."""
+    return str(text)[:HEADER_TEXT_MAX].replace("&", "&&")
+
+
+def _header_width(header):
+    """Characters a column needs for its header, wrapped on two lines."""
+    longest_word = max((len(word) for word in header.split()), default=0)
+    return max(longest_word, math.ceil(len(header) / 2)) + 2
 
 
 class AuditWorkbook:
-    def __init__(self, fileobj, horizon_days=90, row_templates=True):
+    def __init__(
+        self, fileobj, horizon_days=90, row_templates=True, total_label="Total", page=None
+    ):
         """`row_templates=False` writes every cell with xlsxwriter's own methods (the
-        reference the templates are tested against)."""
+        reference the templates are tested against); `total_label` heads the totals
+        row; `page` (a `PageSetup`) how the tables print."""
         self.book = xlsxwriter.Workbook(
             fileobj, {"constant_memory": True, "default_date_format": "yyyy-mm-dd"}
         )
         self.book.worksheet_class = TableSheet
         self.horizon_days = horizon_days
         self.row_templates = row_templates
+        self.total_label = total_label
+        self.page = page or PageSetup()
         add = self.book.add_format
         self.formats = {
             "header": add(
@@ -75,11 +112,10 @@ class AuditWorkbook:
         Each row is a sequence of values in the order of `columns` (a formula column holds
         its value for readers that do not compute; the formula comes from the column).
         `rows` may be a generator: it is read once, in order, and not kept."""
+        name = sheet_name(name)
         sheet = self.book.add_worksheet(name)
         letters = {f"col_{c.key}": xl_col_to_name(i) for i, c in enumerate(columns)}
-        for index, column in enumerate(columns):
-            options = {"hidden": True} if column.hidden else {}
-            sheet.set_column(index, index, column.width, None, options)
+        self._print_setup(sheet, name)
         sheet.set_row(0, 30)
         for index, column in enumerate(columns):
             sheet.write_string(0, index, column.header, self.formats["header"])
@@ -92,6 +128,8 @@ class AuditWorkbook:
         )
         summed = [index for index, column in enumerate(columns) if column.total]
         totals = dict.fromkeys(summed, 0.0)
+        measured = [i for i, c in enumerate(columns) if c.kind == "text" and not c.hidden]
+        longest = dict.fromkeys(measured, 0)
 
         def summing(rows):
             for row in rows:
@@ -99,14 +137,26 @@ class AuditWorkbook:
                     value = row[index]
                     if value and isinstance(value, int | float):
                         totals[index] += value
+                for index in measured:
+                    value = row[index]
+                    if type(value) is str and len(value) > longest[index]:
+                        longest[index] = len(value)
                 yield row
 
-        count = sheet.write_rows(1, templates, writers, summing(rows) if summed else rows)
+        count = sheet.write_rows(1, templates, writers, summing(rows))
+        # xlsxwriter writes the column widths when the file closes, so they can come from
+        # the rows just written
+        for index, column in enumerate(columns):
+            width = max(column.width, _header_width(column.header))
+            if index in longest:
+                width = min(max(longest[index] + 2, _header_width(column.header)), TEXT_WIDTH_MAX)
+            options = {"hidden": True} if column.hidden else {}
+            sheet.set_column(index, index, column.width if column.hidden else width, None, options)
         last = max(count, 1)
         sheet.autofilter(0, 0, last, len(columns) - 1)
         if summed and count:
             total_row = count + 1
-            sheet.write_string(total_row, 0, "Total", self.formats["total_label"])
+            sheet.write_string(total_row, 0, self.total_label, self.formats["total_label"])
             for index in summed:
                 letter = xl_col_to_name(index)
                 sheet.write_formula(
@@ -134,6 +184,19 @@ class AuditWorkbook:
                 },
             )
         return count
+
+    def _print_setup(self, sheet, name):
+        page = self.page
+        sheet.set_landscape()
+        sheet.set_paper(page.paper)
+        sheet.fit_to_pages(1, 0)  # one page wide, as many pages long as the rows need
+        sheet.repeat_rows(0)
+        sheet.hide_gridlines(0)  # gridlines on paper as on screen
+        sheet.set_header(
+            f"&L{_header_text(page.header_left)}&C&B{_header_text(name)}"
+            f"&R{_header_text(page.header_right)}"
+        )
+        sheet.set_footer(f"&L{_header_text(page.footer)}&R{page.page}")
 
     def _cell_template(self, sheet, index, column, letters):
         """A function (1-based row number, value) that returns the cell's XML as

@@ -11,7 +11,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..report import meso_audit_xlsx
-from ..wizards import meso_audit_export
+from ..wizards import meso_audit_count_import
 from .common import MesoCommon
 
 NOW = datetime(2026, 3, 2, 9, 0)
@@ -253,9 +253,14 @@ class TestAuditExport(MesoCommon):
         book.save(buffer)
         return base64.b64encode(buffer.getvalue())
 
-    def _import(self, wizard, file_data):
-        wizard.import_file = file_data
-        return wizard.action_import_counts()
+    def _import(self, wizard, file_data, **values):
+        """Apply the counts of `file_data` to the clinic of the export `wizard`."""
+        return self._count_import(wizard, file_data, **values).action_import_counts()
+
+    def _count_import(self, wizard, file_data, **values):
+        action = wizard.action_open_count_import()
+        Import = self.env[action["res_model"]].with_context(action["context"])
+        return Import.create(dict({"import_file": file_data}, **values))
 
     def _qty(self, lot):
         lot.invalidate_recordset(["product_qty"])
@@ -263,13 +268,11 @@ class TestAuditExport(MesoCommon):
 
     def test_count_sheet_round_trip(self):
         wizard, content, _book, _values = self._export()
-        wizard.write(
-            {
-                "import_file": self._filled(content, {"L1-NEAR": 4, "L2-FAR": "3"}),
-                "import_reason": "Annual count",
-            }
+        self._import(
+            wizard,
+            self._filled(content, {"L1-NEAR": 4, "L2-FAR": "3"}),
+            import_reason="Annual count",
         )
-        wizard.action_import_counts()
         self.assertEqual(
             (self._qty(self.near), self._qty(self.far), self._qty(self.expired)), (4, 3, 2)
         )
@@ -311,7 +314,7 @@ class TestAuditExport(MesoCommon):
             sheet[f"{col['Counted']}6"] = 1
 
         def too_long(sheet, col):
-            for row in range(6, 6 + 3 + meso_audit_export.MAX_ADDED_ROWS):
+            for row in range(6, 6 + 3 + meso_audit_count_import.MAX_ADDED_ROWS):
                 sheet[f"{col['Location']}{row}"] = "x"
 
         cases = [
@@ -342,13 +345,11 @@ class TestAuditExport(MesoCommon):
             (self._filled(content, {}, too_long), "more rows than its export and 1000 added"),
         ]
         for file_data, message in cases:
-            wizard.import_file = file_data
             with self.assertRefused(UserError, message, msg=message):
-                wizard.action_import_counts()
+                self._import(wizard, file_data)
             self.assertEqual((self._qty(self.near), self._qty(self.far)), before)
-        wizard.import_file = self._filled(content, {})
         with self.assertRefused(UserError, "No counted quantity"):
-            wizard.action_import_counts()
+            self._import(wizard, self._filled(content, {}))
 
     def test_count_sheet_counted_before_sessions_is_applied_as_of_its_export(self):
         wizard, content, _book, _values = self._export()
