@@ -193,7 +193,7 @@ class AuditWorkbook:
         sheet.repeat_rows(0)
         sheet.hide_gridlines(0)  # gridlines on paper as on screen
         sheet.set_header(
-            f"&L{_header_text(page.header_left)}&C&B{_header_text(name)}"
+            f"&L{_header_text(page.header_left)}&C{_header_text(name)}"
             f"&R{_header_text(page.header_right)}"
         )
         sheet.set_footer(f"&L{_header_text(page.footer)}&R{page.page}")

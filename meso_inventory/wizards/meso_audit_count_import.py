@@ -211,7 +211,6 @@ class MesoAuditCountImport(models.TransientModel):
             or meta.get("database") != self.env["meso.audit.export"]._meso_database_token()
             or not str(meta.get("count_rows", "")).isdigit()
             or not meta.get("exported_at")
-            or meta.get("count_sheet") not in book.sheetnames
             or not set(COUNT_KEYS) <= set(keys)
         ):
             raise UserError(not_ours)
@@ -224,17 +223,7 @@ class MesoAuditCountImport(models.TransientModel):
                 )
             )
         index = {key: keys.index(key) for key in COUNT_KEYS}
-        rows = book[meta["count_sheet"]].iter_rows(values_only=True)
-        first = next(rows, None) or ()
-        # the hidden columns' headers are their keys: where they moved, a column was
-        # inserted or removed and no column is where the export put it
-        if any(index[key] >= len(first) or first[index[key]] != key for key in HIDDEN_KEYS):
-            raise UserError(
-                self.env._(
-                    "Columns of the count sheet were added, removed or moved: type the "
-                    "counts in the sheet as it was exported."
-                )
-            )
+        rows = self._meso_count_sheet_rows(book, meta.get("count_sheet"), index)
         limit = int(meta["count_rows"]) + MAX_ADDED_ROWS
         lang = (
             meta.get("lang")
@@ -253,6 +242,25 @@ class MesoAuditCountImport(models.TransientModel):
                 )
             )
         return counts, fields.Datetime.to_datetime(meta["exported_at"])
+
+    def _meso_count_sheet_rows(self, book, name, index):
+        """The rows under the count sheet's header. The sheet is the one the meta sheet
+        names, or, renamed, the one whose header row holds the hidden columns' keys: the
+        hidden columns' headers are their keys, not translated. Where they are not where
+        the export put them, a column was inserted or removed and none of the others can
+        be trusted either."""
+        candidates = [name] if name in book.sheetnames else book.sheetnames
+        for sheet in candidates:
+            rows = book[sheet].iter_rows(values_only=True)
+            first = next(rows, None) or ()
+            if all(index[key] < len(first) and first[index[key]] == key for key in HIDDEN_KEYS):
+                return rows
+        raise UserError(
+            self.env._(
+                "Columns of the count sheet were added, removed or moved: type the counts "
+                "in the sheet as it was exported."
+            )
+        )
 
     def _meso_parse_count_rows(self, rows, index, limit, lang=None):
         """{(location, product, lot): counted} and [(row, error)] of the filled-in rows,

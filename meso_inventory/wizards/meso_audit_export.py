@@ -128,7 +128,7 @@ class MesoAuditExport(models.TransientModel):
         """Printed as the company's reports are: its paper format, A4 unless it says
         otherwise; the clinic and the export date in the page header."""
         paper = self.company_id.paperformat_id.format
-        exported = format_datetime(self.env, fields.Datetime.now(), dt_format="short")
+        exported = format_datetime(self.env, fields.Datetime.now(), dt_format=False)
         return PageSetup(
             paper=PAPER_SIZES.get(paper, PAPER_SIZES["A4"]),
             header_left=f"{self.company_id.name} – {self.warehouse_id.name}",
