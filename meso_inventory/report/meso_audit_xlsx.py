@@ -13,7 +13,8 @@ another type) goes through xlsxwriter's own methods.
 
 Every table prints as a report: landscape, one page wide, its header row on every page,
 the clinic, the sheet and the export date in the page header. Text columns are as wide as
-their longest value (within a cap), measured on the rows as they stream past.
+their longest value (within a cap), measured by the cell writers as the rows stream past
+(the fast path already takes each string's length).
 """
 
 import math
@@ -120,16 +121,19 @@ class AuditWorkbook:
         for index, column in enumerate(columns):
             sheet.write_string(0, index, column.header, self.formats["header"])
         sheet.freeze_panes(1, 0)
-        writers = [self._cell_writer(sheet, column, letters) for column in columns]
+        longest = [0] * len(columns)  # characters of each text column's longest value
+        writers = [
+            self._cell_writer(sheet, i, column, letters, longest)
+            for i, column in enumerate(columns)
+        ]
         templates = self.row_templates and (
             lambda: [
-                self._cell_template(sheet, i, column, letters) for i, column in enumerate(columns)
+                self._cell_template(sheet, i, column, letters, longest)
+                for i, column in enumerate(columns)
             ]
         )
         summed = [index for index, column in enumerate(columns) if column.total]
         totals = dict.fromkeys(summed, 0.0)
-        measured = [i for i, c in enumerate(columns) if c.kind == "text" and not c.hidden]
-        longest = dict.fromkeys(measured, 0)
 
         def summing(rows):
             for row in rows:
@@ -137,18 +141,14 @@ class AuditWorkbook:
                     value = row[index]
                     if value and isinstance(value, int | float):
                         totals[index] += value
-                for index in measured:
-                    value = row[index]
-                    if type(value) is str and len(value) > longest[index]:
-                        longest[index] = len(value)
                 yield row
 
-        count = sheet.write_rows(1, templates, writers, summing(rows))
+        count = sheet.write_rows(1, templates, writers, summing(rows) if summed else rows)
         # xlsxwriter writes the column widths when the file closes, so they can come from
         # the rows just written
         for index, column in enumerate(columns):
             width = max(column.width, _header_width(column.header))
-            if index in longest:
+            if column.kind == "text":
                 width = min(max(longest[index] + 2, _header_width(column.header)), TEXT_WIDTH_MAX)
             options = {"hidden": True} if column.hidden else {}
             sheet.set_column(index, index, column.width if column.hidden else width, None, options)
@@ -198,9 +198,10 @@ class AuditWorkbook:
         )
         sheet.set_footer(f"&L{_header_text(page.footer)}&R{page.page}")
 
-    def _cell_template(self, sheet, index, column, letters):
+    def _cell_template(self, sheet, index, column, letters, longest):
         """A function (1-based row number, value) that returns the cell's XML as
-        xlsxwriter writes it, or raises `Unusual` for a value it leaves to xlsxwriter."""
+        xlsxwriter writes it, or raises `Unusual` for a value it leaves to xlsxwriter.
+        A text cell keeps the length of the column's longest value in `longest`."""
         ref = xl_col_to_name(index)
         fmt = self.formats.get(column.kind)
         style = f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
@@ -223,14 +224,17 @@ class AuditWorkbook:
             return cell
 
         if column.kind == "text":
+            limit = sheet.xls_strmax // 2
 
             def cell(row, value):
                 if value is None or value is False or value == "":
                     return blank.format(row) if blank else ""
-                if type(value) is not str or len(value) > sheet.xls_strmax // 2:
+                if type(value) is not str:
                     raise Unusual
-                if _SPECIAL_TEXT.search(value):
+                length = len(value)
+                if length > limit or _SPECIAL_TEXT.search(value):
                     raise Unusual
+                longest[index] = max(longest[index], length)
                 return f'<c r="{ref}{row}"{style} t="inlineStr"><is><t>{value}</t></is></c>'
 
             return cell
@@ -256,9 +260,10 @@ class AuditWorkbook:
 
         return cell
 
-    def _cell_writer(self, sheet, column, letters):
+    def _cell_writer(self, sheet, index, column, letters, longest):
         """A function (row index, column index, value) that writes one cell of the column,
-        chosen once per column rather than once per cell."""
+        chosen once per column rather than once per cell; a text cell keeps the length
+        of the column's longest value in `longest`."""
         fmt = self.formats.get(column.kind)
         if column.kind == "formula":
             template = column.formula
@@ -279,6 +284,8 @@ class AuditWorkbook:
                 if fmt is not None:
                     sheet.write_blank(row, col, None, fmt)
                 return
+            if column.kind == "text" and len(str(value)) > longest[index]:
+                longest[index] = len(str(value))
             if fmt is None:
                 write_value(row, col, value)
             else:
