@@ -1,7 +1,7 @@
 """The audit workbook writer: plain rows in, an xlsx file out.
 
-It knows nothing of Odoo: the wizard reads the ledger and hands over the rows, so that
-the layout can change without touching how the numbers are obtained. Rows are written
+It knows nothing of Odoo: meso.audit.collector reads the ledger and hands over the rows,
+so that the layout can change without touching how the numbers are obtained. Rows are written
 in order with xlsxwriter's constant-memory mode, so memory does not grow with them.
 
 xlsxwriter turns every cell into a record and then into XML, about 6 µs a cell; a

@@ -281,7 +281,7 @@ class TestAuditExport(MesoCommon):
 
     def _count_import(self, wizard, file_data, **values):
         action = wizard.action_open_count_import()
-        Import = self.env[action["res_model"]].with_context(**action["context"])
+        Import = wizard.env[action["res_model"]].with_context(**action["context"])
         return Import.create(dict({"import_file": file_data}, **values))
 
     def _qty(self, lot):
@@ -559,10 +559,13 @@ class TestAuditExport(MesoCommon):
         action = mine.action_import_counts()
         self.assertEqual(self._qty(self.near), 4)
         moves = self.env["stock.move"].search(action["params"]["next"]["domain"])
+        # Odoo names an adjustment made by someone else than the superuser after her
         self.assertEqual(
             [(move.name, move.product_qty, move.state) for move in moves],
-            [("Stock audit count", 1, "done")],
+            [("Stock audit count (Audit-Manager)", 1, "done")],
         )
+        self.assertEqual(moves.create_uid, self.manager)
+        self.assertEqual(mine.create_uid, self.manager)
         # the wizard holding the file is its author's alone
         colleague = self._create_user("audit-colleague", "meso_inventory.group_manager")
         self.assertFalse(Import.with_user(colleague).search([("id", "=", mine.id)]))
