@@ -28,6 +28,7 @@
         "views/res_config_settings_views.xml",
         "views/meso_dashboard_views.xml",
         "wizards/meso_audit_export_views.xml",
+        "wizards/meso_audit_count_import_views.xml",
         "wizards/meso_opened_vial_discard_views.xml",
         "report/meso_reporting_views.xml",
         "views/menus.xml",

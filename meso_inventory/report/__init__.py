@@ -1,2 +1,3 @@
 from . import meso_audit_xlsx
+from . import meso_audit_collector
 from . import meso_ingredient_usage_report

@@ -1,7 +1,7 @@
 """The audit workbook writer: plain rows in, an xlsx file out.
 
-It knows nothing of Odoo: the wizard reads the ledger and hands over the rows, so that
-the layout can change without touching how the numbers are obtained. Rows are written
+It knows nothing of Odoo: meso.audit.collector reads the ledger and hands over the rows,
+so that the layout can change without touching how the numbers are obtained. Rows are written
 in order with xlsxwriter's constant-memory mode, so memory does not grow with them.
 
 xlsxwriter turns every cell into a record and then into XML, about 6 µs a cell; a
@@ -10,8 +10,14 @@ so `TableSheet` writes a data row as one string made from per-column templates, 
 the XML xlsxwriter itself writes for those cells (a test compares the two byte for
 byte). A row holding anything out of the ordinary (a string to escape, a value of
 another type) goes through xlsxwriter's own methods.
+
+Every table prints as a report: landscape, one page wide, its header row on every page,
+the clinic, the sheet and the export date in the page header. Text columns are as wide as
+their longest value (within a cap), measured by the cell writers as the rows stream past
+(the fast path already takes each string's length).
 """
 
+import math
 import re
 from collections import namedtuple
 from datetime import date, datetime
@@ -28,22 +34,54 @@ Column = namedtuple(
     "Column", "key header kind width total hidden formula", defaults=(False, False, None)
 )
 
-COUNT_SHEET = "Count sheet"
+# paper: xlsxwriter's paper index (1 US Letter, 9 A4); header_left, header_right, footer:
+# plain text (the sheet's name goes in the middle of the header); page: the footer's page
+# number, with Excel's codes &P (page) and &N (pages)
+PageSetup = namedtuple(
+    "PageSetup",
+    "paper header_left header_right footer page",
+    defaults=(9, "", "", "", "&P / &N"),
+)
+
 MAX_ROWS = 1048576  # an xlsx sheet's limit: header, data rows and the total row
 META_SHEET = "_meso"
 SIGNATURE = "meso_inventory stock audit v1"
+TEXT_WIDTH_MAX = 60  # characters: wider, a landscape page would hold too few columns
+HEADER_TEXT_MAX = 60  # characters of each part of a page header: Excel takes 255 in all
+PAPER_SIZES = {"Letter": 1, "Legal": 5, "A3": 8, "A4": 9, "A5": 11}
+
+
+def sheet_name(title):
+    """A sheet name Excel accepts: 31 characters at most, none of []:*?/\\."""
+    return re.sub(r"[\[\]:*?/\\]", "-", str(title)).strip("'")[:31] or "Sheet"
+
+
+def _header_text(text):
+    """Plain text for a page header or footer: '&' starts Excel's codes."""
+    return str(text)[:HEADER_TEXT_MAX].replace("&", "&&")
+
+
+def _header_width(header):
+    """Characters a column needs for its header, wrapped on two lines."""
+    longest_word = max((len(word) for word in header.split()), default=0)
+    return max(longest_word, math.ceil(len(header) / 2)) + 2
 
 
 class AuditWorkbook:
-    def __init__(self, fileobj, horizon_days=90, row_templates=True):
+    def __init__(
+        self, fileobj, horizon_days=90, row_templates=True, total_label="Total", page=None
+    ):
         """`row_templates=False` writes every cell with xlsxwriter's own methods (the
-        reference the templates are tested against)."""
+        reference the templates are tested against); `total_label` heads the totals
+        row; `page` (a `PageSetup`) how the tables print."""
         self.book = xlsxwriter.Workbook(
             fileobj, {"constant_memory": True, "default_date_format": "yyyy-mm-dd"}
         )
         self.book.worksheet_class = TableSheet
         self.horizon_days = horizon_days
         self.row_templates = row_templates
+        self.total_label = total_label
+        self.page = page or PageSetup()
         add = self.book.add_format
         self.formats = {
             "header": add(
@@ -75,19 +113,23 @@ class AuditWorkbook:
         Each row is a sequence of values in the order of `columns` (a formula column holds
         its value for readers that do not compute; the formula comes from the column).
         `rows` may be a generator: it is read once, in order, and not kept."""
+        name = sheet_name(name)
         sheet = self.book.add_worksheet(name)
         letters = {f"col_{c.key}": xl_col_to_name(i) for i, c in enumerate(columns)}
-        for index, column in enumerate(columns):
-            options = {"hidden": True} if column.hidden else {}
-            sheet.set_column(index, index, column.width, None, options)
+        self._print_setup(sheet, name)
         sheet.set_row(0, 30)
         for index, column in enumerate(columns):
             sheet.write_string(0, index, column.header, self.formats["header"])
         sheet.freeze_panes(1, 0)
-        writers = [self._cell_writer(sheet, column, letters) for column in columns]
+        longest = [0] * len(columns)  # characters of each text column's longest value
+        writers = [
+            self._cell_writer(sheet, i, column, letters, longest)
+            for i, column in enumerate(columns)
+        ]
         templates = self.row_templates and (
             lambda: [
-                self._cell_template(sheet, i, column, letters) for i, column in enumerate(columns)
+                self._cell_template(sheet, i, column, letters, longest)
+                for i, column in enumerate(columns)
             ]
         )
         summed = [index for index, column in enumerate(columns) if column.total]
@@ -102,11 +144,19 @@ class AuditWorkbook:
                 yield row
 
         count = sheet.write_rows(1, templates, writers, summing(rows) if summed else rows)
+        # xlsxwriter writes the column widths when the file closes, so they can come from
+        # the rows just written
+        for index, column in enumerate(columns):
+            width = max(column.width, _header_width(column.header))
+            if column.kind == "text":
+                width = min(max(longest[index] + 2, _header_width(column.header)), TEXT_WIDTH_MAX)
+            options = {"hidden": True} if column.hidden else {}
+            sheet.set_column(index, index, column.width if column.hidden else width, None, options)
         last = max(count, 1)
         sheet.autofilter(0, 0, last, len(columns) - 1)
         if summed and count:
             total_row = count + 1
-            sheet.write_string(total_row, 0, "Total", self.formats["total_label"])
+            sheet.write_string(total_row, 0, self.total_label, self.formats["total_label"])
             for index in summed:
                 letter = xl_col_to_name(index)
                 sheet.write_formula(
@@ -135,9 +185,23 @@ class AuditWorkbook:
             )
         return count
 
-    def _cell_template(self, sheet, index, column, letters):
+    def _print_setup(self, sheet, name):
+        page = self.page
+        sheet.set_landscape()
+        sheet.set_paper(page.paper)
+        sheet.fit_to_pages(1, 0)  # one page wide, as many pages long as the rows need
+        sheet.repeat_rows(0)
+        sheet.hide_gridlines(0)  # gridlines on paper as on screen
+        sheet.set_header(
+            f"&L{_header_text(page.header_left)}&C{_header_text(name)}"
+            f"&R{_header_text(page.header_right)}"
+        )
+        sheet.set_footer(f"&L{_header_text(page.footer)}&R{page.page}")
+
+    def _cell_template(self, sheet, index, column, letters, longest):
         """A function (1-based row number, value) that returns the cell's XML as
-        xlsxwriter writes it, or raises `Unusual` for a value it leaves to xlsxwriter."""
+        xlsxwriter writes it, or raises `Unusual` for a value it leaves to xlsxwriter.
+        A text cell keeps the length of the column's longest value in `longest`."""
         ref = xl_col_to_name(index)
         fmt = self.formats.get(column.kind)
         style = f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
@@ -160,14 +224,17 @@ class AuditWorkbook:
             return cell
 
         if column.kind == "text":
+            limit = sheet.xls_strmax // 2
 
             def cell(row, value):
                 if value is None or value is False or value == "":
                     return blank.format(row) if blank else ""
-                if type(value) is not str or len(value) > sheet.xls_strmax // 2:
+                if type(value) is not str:
                     raise Unusual
-                if _SPECIAL_TEXT.search(value):
+                length = len(value)
+                if length > limit or _SPECIAL_TEXT.search(value):
                     raise Unusual
+                longest[index] = max(longest[index], length)
                 return f'<c r="{ref}{row}"{style} t="inlineStr"><is><t>{value}</t></is></c>'
 
             return cell
@@ -193,9 +260,10 @@ class AuditWorkbook:
 
         return cell
 
-    def _cell_writer(self, sheet, column, letters):
+    def _cell_writer(self, sheet, index, column, letters, longest):
         """A function (row index, column index, value) that writes one cell of the column,
-        chosen once per column rather than once per cell."""
+        chosen once per column rather than once per cell; a text cell keeps the length
+        of the column's longest value in `longest`."""
         fmt = self.formats.get(column.kind)
         if column.kind == "formula":
             template = column.formula
@@ -216,6 +284,8 @@ class AuditWorkbook:
                 if fmt is not None:
                     sheet.write_blank(row, col, None, fmt)
                 return
+            if column.kind == "text" and len(str(value)) > longest[index]:
+                longest[index] = len(str(value))
             if fmt is None:
                 write_value(row, col, value)
             else:

@@ -7,11 +7,12 @@ from unittest.mock import patch
 from freezegun import freeze_time
 from openpyxl import Workbook, load_workbook
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+from odoo.tools.translate import code_translations
 
 from ..report import meso_audit_xlsx
-from ..wizards import meso_audit_export
+from ..wizards import meso_audit_count_import
 from .common import MesoCommon
 
 NOW = datetime(2026, 3, 2, 9, 0)
@@ -24,6 +25,19 @@ SHEETS = [
     "Count sheet",
     "Recall",
 ]
+# a few of the workbook's terms as a French .po file would give them
+FRENCH = {
+    "Summary": "Synthèse",
+    "Stock by lot": "Stock par lot",
+    "Count sheet": "Feuille de comptage",
+    "Location": "Emplacement",
+    "Product": "Produit",
+    "Expiration date": "Date d'expiration",
+    "Expected": "Attendu",
+    "Counted": "Compté",
+    "Variance": "Écart",
+    "Total": "Total général",
+}
 
 
 @tagged("post_install", "-at_install")
@@ -50,6 +64,10 @@ class TestAuditExport(MesoCommon):
                 "product_max_qty": 5,
             }
         )
+        cls.manager = cls._create_user("audit-manager", "meso_inventory.group_manager")
+        cls.practitioner = cls._create_user(
+            "audit-practitioner", "meso_inventory.group_practitioner"
+        )
 
     @classmethod
     def _count(cls, lot, qty):
@@ -69,9 +87,11 @@ class TestAuditExport(MesoCommon):
             session.action_done()
         return session
 
-    def _export(self, **options):
-        wizard = self.env["meso.audit.export"].create(
-            dict({"warehouse_id": self.warehouse.id}, **options)
+    def _export(self, user=None, **options):
+        wizard = (
+            self.env["meso.audit.export"]
+            .with_user(user or self.env.user)
+            .create(dict({"warehouse_id": self.warehouse.id}, **options))
         )
         action = wizard.action_export()
         self.assertEqual(action["type"], "ir.actions.act_url")
@@ -90,7 +110,8 @@ class TestAuditExport(MesoCommon):
 
     def test_every_sheet_is_a_real_table(self):
         self._treat()
-        _wizard, _content, book, _values = self._export()
+        wizard, _content, book, _values = self._export()
+        self.assertEqual(wizard.file_name, f"stock-audit-{self.warehouse.code}-2026-03-02.xlsx")
         self.assertEqual(book.sheetnames[: len(SHEETS)], SHEETS)
         self.assertEqual(book["_meso"].sheet_state, "hidden")
         for name in SHEETS:
@@ -211,7 +232,8 @@ class TestAuditExport(MesoCommon):
 
     def test_pseudonyms_are_stable_and_hide_the_name(self):
         session = self._treat()
-        _w, content, book, values = self._export(pseudonymise=True)
+        wizard, content, book, values = self._export(pseudonymise=True)
+        self.assertTrue(wizard.file_name.endswith("_pseudonymised.xlsx"), wizard.file_name)
         pseudonym = self._rows(values["Consumption"])[0][2]
         self.assertRegex(pseudonym, r"^PT-[0-9A-F]{10}$")
         self.assertNotIn(b"Claire", content)
@@ -253,9 +275,14 @@ class TestAuditExport(MesoCommon):
         book.save(buffer)
         return base64.b64encode(buffer.getvalue())
 
-    def _import(self, wizard, file_data):
-        wizard.import_file = file_data
-        return wizard.action_import_counts()
+    def _import(self, wizard, file_data, **values):
+        """Apply the counts of `file_data` to the clinic of the export `wizard`."""
+        return self._count_import(wizard, file_data, **values).action_import_counts()
+
+    def _count_import(self, wizard, file_data, **values):
+        action = wizard.action_open_count_import()
+        Import = wizard.env[action["res_model"]].with_context(**action["context"])
+        return Import.create(dict({"import_file": file_data}, **values))
 
     def _qty(self, lot):
         lot.invalidate_recordset(["product_qty"])
@@ -263,13 +290,11 @@ class TestAuditExport(MesoCommon):
 
     def test_count_sheet_round_trip(self):
         wizard, content, _book, _values = self._export()
-        wizard.write(
-            {
-                "import_file": self._filled(content, {"L1-NEAR": 4, "L2-FAR": "3"}),
-                "import_reason": "Annual count",
-            }
+        action = self._import(
+            wizard,
+            self._filled(content, {"L1-NEAR": 4, "L2-FAR": "3"}),
+            import_reason="Annual count",
         )
-        wizard.action_import_counts()
         self.assertEqual(
             (self._qty(self.near), self._qty(self.far), self._qty(self.expired)), (4, 3, 2)
         )
@@ -278,6 +303,13 @@ class TestAuditExport(MesoCommon):
         )
         self.assertEqual(move.state, "done")
         self.assertEqual(move.product_qty, 1)
+        # the result opens the adjustment's moves: these, and none of the earlier ones
+        opened = action["params"]["next"]
+        self.assertEqual(
+            (opened["type"], opened["res_model"]), ("ir.actions.act_window", "stock.move")
+        )
+        self.assertEqual(opened["domain"], [("id", "in", move.ids)])
+        self.assertIn("1 adjusted", action["params"]["message"])
 
     def test_refused_imports_leave_stock_untouched(self):
         wizard, content, _book, _values = self._export()
@@ -311,7 +343,7 @@ class TestAuditExport(MesoCommon):
             sheet[f"{col['Counted']}6"] = 1
 
         def too_long(sheet, col):
-            for row in range(6, 6 + 3 + meso_audit_export.MAX_ADDED_ROWS):
+            for row in range(6, 6 + 3 + meso_audit_count_import.MAX_ADDED_ROWS):
                 sheet[f"{col['Location']}{row}"] = "x"
 
         cases = [
@@ -342,13 +374,11 @@ class TestAuditExport(MesoCommon):
             (self._filled(content, {}, too_long), "more rows than its export and 1000 added"),
         ]
         for file_data, message in cases:
-            wizard.import_file = file_data
             with self.assertRefused(UserError, message, msg=message):
-                wizard.action_import_counts()
+                self._import(wizard, file_data)
             self.assertEqual((self._qty(self.near), self._qty(self.far)), before)
-        wizard.import_file = self._filled(content, {})
         with self.assertRefused(UserError, "No counted quantity"):
-            wizard.action_import_counts()
+            self._import(wizard, self._filled(content, {}))
 
     def test_count_sheet_counted_before_sessions_is_applied_as_of_its_export(self):
         wizard, content, _book, _values = self._export()
@@ -356,9 +386,11 @@ class TestAuditExport(MesoCommon):
             self._session(self.patient, [(self.vial, 4.0)]).action_done()  # 2 of L1-NEAR
             self.assertEqual(self._qty(self.near), 3)
             # the counter found the 5 vials of L1-NEAR on the shelf before the sessions
-            self._import(wizard, self._filled(content, {"L1-NEAR": 5, "L2-FAR": 3}))
+            action = self._import(wizard, self._filled(content, {"L1-NEAR": 5, "L2-FAR": 3}))
         self.assertEqual((self._qty(self.near), self._qty(self.far)), (3, 3))
         self.assertFalse(self.env["stock.move"].search([("name", "=", "Stock audit count")]))
+        # nothing adjusted: nothing to open
+        self.assertEqual(action["params"]["next"], {"type": "ir.actions.act_window_close"})
 
     def test_count_sheet_accepts_a_row_added_for_a_vial_found_on_the_shelf(self):
         wizard, content, _book, _values = self._export()
@@ -397,3 +429,143 @@ class TestAuditExport(MesoCommon):
         ):
             wizard.action_export()
         self.assertFalse(wizard.file_data)
+
+    # -- translated headers, print setup, roles --------------------------------
+    def _french(self):
+        """fr_FR active with FRENCH as meso_inventory's code translations (what its .po
+        file would load), and the clinic manager working in French."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        key = ("meso_inventory", "fr_FR")
+        before = code_translations.get_python_translations(*key)
+        code_translations.python_translations[key] = {**before, **FRENCH}
+        self.addCleanup(code_translations.python_translations.__setitem__, key, before)
+        self.manager.lang = "fr_FR"
+
+    def test_french_workbook_imports_back(self):
+        self._french()
+        self.vial.with_context(lang="fr_FR").name = "Booster AH 2 ml"
+        wizard, content, book, _values = self._export(user=self.manager)
+        self.assertEqual(book.sheetnames[:2], ["Synthèse", "Stock par lot"])
+        sheet = book["Feuille de comptage"]
+        self.assertEqual(
+            [cell.value for cell in sheet[1]][:7],
+            ["Emplacement", "Produit", "Lot", "Date d'expiration", "Attendu", "Compté", "Écart"],
+        )
+        rows = list(sheet.iter_rows(min_row=2, values_only=True))
+        self.assertEqual(rows[-1][0], "Total général")
+        self.assertEqual({row[1] for row in rows[:-1]}, {"Booster AH 2 ml"})
+
+        def counted(counts):  # typed in the French sheet, found by position
+            book = load_workbook(io.BytesIO(content))
+            sheet = book["Feuille de comptage"]
+            for row in sheet.iter_rows(min_row=2):
+                if row[2].value in counts:
+                    row[5].value = counts[row[2].value]
+            buffer = io.BytesIO()
+            book.save(buffer)
+            return base64.b64encode(buffer.getvalue())
+
+        # the manager applies it in French, an English-speaking user as well: the
+        # product's name is compared in the language of the workbook
+        self._import(wizard.with_user(self.manager), counted({"L1-NEAR": 4}))
+        self.assertEqual((self._qty(self.near), self._qty(self.far)), (4, 3))
+        self._import(wizard, counted({"L1-NEAR": 1, "L2-FAR": 2}))
+        self.assertEqual((self._qty(self.near), self._qty(self.far)), (1, 2))
+
+    def test_import_reads_no_header_text(self):
+        wizard, content, _book, _values = self._export()
+
+        def scramble(sheet, col):
+            for cell in sheet[1][:7]:  # every header people see, not the hidden ids
+                cell.value = "?"
+            for row in sheet.iter_rows(min_row=2):
+                if row[0].value == "Total":
+                    row[0].value = "Somme"
+            sheet.title = "Inventaire"
+
+        self._import(wizard, self._filled(content, {"L1-NEAR": 4}, scramble))
+        self.assertEqual(self._qty(self.near), 4)
+
+        def insert(sheet, col):
+            sheet.insert_cols(2)
+
+        with self.assertRefused(UserError, "Columns of the count sheet were added"):
+            self._import(wizard, self._filled(content, {"L1-NEAR": 3}, insert))
+        self.assertEqual(self._qty(self.near), 4)
+
+    def test_workbook_prints_one_page_wide_on_the_company_paper(self):
+        self._treat()
+        long_name = "Polyrevitalising complex with hyaluronic acid, vitamins and amino acids 5 ml"
+        self._stock(self._create_lot(self._create_vial(long_name, volume=5.0), "L9", 300), 1)
+        _wizard, _content, book, _values = self._export()
+        for name in SHEETS:
+            sheet = book[name]
+            setup = sheet.page_setup
+            self.assertEqual(setup.orientation, "landscape", name)
+            self.assertEqual(int(setup.paperSize), 9, name)  # A4, the default paper format
+            self.assertTrue(sheet.sheet_properties.pageSetUpPr.fitToPage, name)
+            # one page wide (Excel's default, left out of the file), as long as it takes
+            self.assertEqual((setup.fitToWidth or 1, int(setup.fitToHeight)), (1, 0), name)
+            self.assertEqual(sheet.print_title_rows, "$1:$1", name)
+            header = sheet.oddHeader
+            self.assertIn(self.warehouse.name, header.left.text)
+            self.assertIn(self.company.name, header.left.text)
+            self.assertEqual(header.center.text, name)
+            self.assertIn("Exported 03/02/2026", header.right.text)  # in the lang's format
+            self.assertIn("&P", sheet.oddFooter.right.text)
+        widths = book["Stock by lot"].column_dimensions
+        # the product column as wide as its longest name, within the cap
+        self.assertTrue(60 <= widths["A"].width < 62, widths["A"].width)
+        self.assertTrue(17 <= book["Consumption"].column_dimensions["E"].width < 19)
+        self.company.paperformat_id = self.env.ref("base.paperformat_us")
+        _wizard, _content, book, _values = self._export()
+        self.assertEqual(int(book["Count sheet"].page_setup.paperSize), 1)  # US Letter
+
+    def test_count_import_with_the_roles_own_logins(self):
+        wizard, content, _book, _values = self._export(user=self.manager)
+        filled = self._filled(content, {"L1-NEAR": 4})
+        Import = self.env["meso.audit.count.import"]
+        with self.assertRaises(AccessError):
+            Import.with_user(self.practitioner).create(
+                {"warehouse_id": self.warehouse.id, "import_file": filled}
+            )
+        other_manager = self.env["res.users"].create(
+            {
+                "name": "Other manager",
+                "login": "audit-other-manager",
+                "company_id": self.other_company.id,
+                "company_ids": [(6, 0, self.other_company.ids)],
+                "groups_id": [(6, 0, [self.env.ref("meso_inventory.group_manager").id])],
+            }
+        )
+        with self.assertRaises(AccessError):
+            Import.with_user(other_manager).with_context(
+                allowed_company_ids=self.other_company.ids
+            ).create(
+                {
+                    "company_id": self.company.id,
+                    "warehouse_id": self.warehouse.id,
+                    "import_file": filled,
+                }
+            )
+        # a count sheet of one clinic is not applied to another
+        second = self.env["stock.warehouse"].create({"name": "Second clinic", "code": "SEC2"})
+        with self.assertRefused(UserError, "exported for another clinic than Second clinic"):
+            Import.with_user(self.manager).create(
+                {"warehouse_id": second.id, "import_file": filled}
+            ).action_import_counts()
+        self.assertEqual(self._qty(self.near), 5)
+        mine = self._count_import(wizard.with_user(self.manager), filled)
+        action = mine.action_import_counts()
+        self.assertEqual(self._qty(self.near), 4)
+        moves = self.env["stock.move"].search(action["params"]["next"]["domain"])
+        # Odoo names an adjustment made by someone else than the superuser after her
+        self.assertEqual(
+            [(move.name, move.product_qty, move.state) for move in moves],
+            [("Stock audit count (Audit-Manager)", 1, "done")],
+        )
+        self.assertEqual(moves.create_uid, self.manager)
+        self.assertEqual(mine.create_uid, self.manager)
+        # the wizard holding the file is its author's alone
+        colleague = self._create_user("audit-colleague", "meso_inventory.group_manager")
+        self.assertFalse(Import.with_user(colleague).search([("id", "=", mine.id)]))

@@ -6,7 +6,7 @@ from openpyxl import load_workbook
 
 from odoo.tests import BaseCase, tagged
 
-from ..report.meso_audit_xlsx import AuditWorkbook, Column
+from ..report.meso_audit_xlsx import TEXT_WIDTH_MAX, AuditWorkbook, Column, PageSetup
 
 COLUMNS = [
     Column("day", "Day", "date", 12),
@@ -108,3 +108,21 @@ class TestAuditWorkbook(BaseCase):
         self.assertEqual(rows[8][0], "Total")
         self.assertEqual(rows[8][3], "=SUBTOTAL(109,D2:D9)")
         self.assertEqual(sheet.column_dimensions["G"].hidden, True)
+
+    def test_print_setup_and_column_widths(self):
+        buffer = io.BytesIO()
+        page = PageSetup(paper=1, header_left="Dupont & Fils", header_right="2026-03-01")
+        book = AuditWorkbook(buffer, total_label="Somme", page=page)
+        book.sheet("Table: 1/2", COLUMNS, iter(ROWS))
+        book.close()
+        sheet = load_workbook(io.BytesIO(buffer.getvalue()))["Table- 1-2"]
+        self.assertEqual(sheet.page_setup.orientation, "landscape")
+        self.assertEqual(int(sheet.page_setup.paperSize), 1)
+        self.assertEqual(sheet.print_title_rows, "$1:$1")
+        self.assertEqual(sheet.oddHeader.left.text, "Dupont && Fils")  # Excel shows one &
+        self.assertEqual(sheet.oddHeader.center.text, "Table- 1-2")
+        widths = sheet.column_dimensions
+        self.assertTrue(TEXT_WIDTH_MAX <= widths["C"].width < TEXT_WIDTH_MAX + 1)  # capped
+        self.assertTrue(12 <= widths["A"].width < 13)  # a date column keeps its width
+        self.assertTrue(widths["G"].hidden)
+        self.assertEqual(sheet.cell(row=10, column=1).value, "Somme")

@@ -145,8 +145,13 @@ class TestBadInput(MesoCommon):
                 UserError,
                 "not a stock audit export",
                 lambda: (
-                    self.env["meso.audit.export"]
-                    .create({"import_file": base64.b64encode(b"%PDF-1.4 not a workbook")})
+                    self.env["meso.audit.count.import"]
+                    .create(
+                        {
+                            "warehouse_id": self.warehouse.id,
+                            "import_file": base64.b64encode(b"%PDF-1.4 not a workbook"),
+                        }
+                    )
                     .action_import_counts()
                 ),
             ),

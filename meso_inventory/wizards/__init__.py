@@ -1,2 +1,3 @@
 from . import meso_audit_export
+from . import meso_audit_count_import
 from . import meso_opened_vial_discard
