@@ -20,7 +20,7 @@ class StockWarehouseOrderpoint(models.Model):
     meso_auto_threshold = fields.Boolean(
         "Learn from usage",
         help="Minimum and maximum are recomputed from the average daily consumption: "
-        "min = daily use × (vendor lead time + safety days), "
+        "min = daily use × (the rule's lead time + safety days), "
         "max = min + daily use × review period.",
     )
     meso_avg_daily_use = fields.Float(
@@ -348,34 +348,30 @@ class StockWarehouseOrderpoint(models.Model):
         return True
 
     def _meso_learn_thresholds(self):
-        """One read of the rules, of their products and of their vendors, one grouped
-        read of treatment moves and one UPDATE per company, whatever the number of
-        rules: records are read with a domain, in one query, rather than by id (which
-        the ORM does 1,000 ids at a time). The UPDATE is measured against thousands of
-        rules (bench/); write access is checked before it (the button) or the caller is
-        the scheduler, and the fields it sets have no stored dependants."""
+        """One read of the rules and of their products, one lookup of stock rules per
+        route setup (_meso_lead_days), one grouped read of treatment moves and one
+        UPDATE per company, whatever the number of rules: records are read with a
+        domain, in one query, rather than by id (which the ORM does 1,000 ids at a time).
+        The UPDATE is measured against thousands of rules (bench/); write access is
+        checked before it (the button) or the caller is the scheduler, and the fields it
+        sets have no stored dependants."""
         self.flush_model(["meso_avg_daily_use", "product_min_qty", "product_max_qty"])
         rules = self.with_context(active_test=False).search_fetch(
             [("id", "in", self.ids)],
-            ["company_id", "product_id", "warehouse_id", "supplier_id", "meso_auto_threshold"],
-        )
-        products = (
-            self.env["product.product"]
-            .with_context(active_test=False)
-            .search_fetch([("id", "in", rules.product_id.ids)], ["product_tmpl_id"])
-        )
-        # the vendors' lead times; a product's first vendor in their own order, as
-        # product.seller_ids[:1]
-        first_seller = {}
-        for seller in self.env["product.supplierinfo"].search_fetch(
             [
-                "|",
-                ("id", "in", rules.supplier_id.ids),
-                ("product_tmpl_id", "in", products.product_tmpl_id.ids),
+                "company_id",
+                "product_id",
+                "warehouse_id",
+                "location_id",
+                "route_id",
+                "supplier_id",
+                "meso_auto_threshold",
             ],
-            ["product_tmpl_id", "delay"],
-        ):
-            first_seller.setdefault(seller.product_tmpl_id, seller)
+        )
+        self.env["product.product"].with_context(active_test=False).search_fetch(
+            [("id", "in", rules.product_id.ids)], ["product_tmpl_id"]
+        )
+        lead_days = rules.filtered("meso_auto_threshold")._meso_lead_days()
         for company in rules.company_id:
             orderpoints = rules.filtered(lambda op, company=company: op.company_id == company)
             usage = orderpoints._meso_daily_use(company)
@@ -393,10 +389,7 @@ class StockWarehouseOrderpoint(models.Model):
                         date=today,
                     )
                 elif orderpoint.meso_auto_threshold:
-                    seller = orderpoint.supplier_id or first_seller.get(
-                        orderpoint.product_id.product_tmpl_id
-                    )
-                    lead = (seller.delay if seller else 0) or 0
+                    lead = lead_days[orderpoint.id]
                     minimum = math.ceil(float_round(daily * (lead + company.meso_safety_days), 6))
                     maximum = minimum + math.ceil(float_round(daily * company.meso_review_days, 6))
                     note = self.env._(
@@ -432,6 +425,36 @@ class StockWarehouseOrderpoint(models.Model):
                 "write_date",
             ]
         )
+
+    def _meso_lead_days(self):
+        """{orderpoint id: days} from deciding to order to having the vials, as Odoo
+        counts them for the rule's own lead_days_date: stock.rule._get_lead_days over
+        the rules the orderpoint goes through (their delays, then with a Buy rule the
+        vendor's lead time, the purchase security lead time and the days to purchase).
+
+        Odoo finds those rules per orderpoint (_compute_rules), one search per product.
+        Which rules it finds depends on the product only through its routes and its
+        category's, so they are looked up once per location, rule route and such set
+        of routes: the number of lookups follows the catalogue's route setups, not the
+        number of rules."""
+        rules_by_key = {}
+        lead_days = {}
+        for orderpoint in self.with_context(bypass_delay_description=True):
+            product = orderpoint.product_id
+            key = (
+                orderpoint.location_id,
+                orderpoint.route_id,
+                product.route_ids | product.categ_id.total_route_ids,
+            )
+            if key not in rules_by_key:
+                rules_by_key[key] = product._get_rules_from_location(
+                    orderpoint.location_id, route_ids=orderpoint.route_id
+                )
+            delays, _description = rules_by_key[key]._get_lead_days(
+                product, **orderpoint._get_lead_days_values()
+            )
+            lead_days[orderpoint.id] = delays["total_delay"]
+        return lead_days
 
     def _meso_daily_use(self, company):
         """{(product id, warehouse id): average vials a day} over the company's window:
