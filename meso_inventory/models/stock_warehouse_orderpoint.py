@@ -378,9 +378,9 @@ class StockWarehouseOrderpoint(models.Model):
                 "%(new_max)s",
                 vial=orderpoint.product_id.display_name,
                 clinic=orderpoint.warehouse_id.name,
-                old_min=orderpoint._meso_format_qty(old_min),
-                new_min=orderpoint._meso_format_qty(new_min),
-                old_max=orderpoint._meso_format_qty(old_max),
+                old_min=orderpoint.product_uom._meso_format_quantity(old_min, with_unit=False),
+                new_min=orderpoint.product_uom._meso_format_quantity(new_min, with_unit=False),
+                old_max=orderpoint.product_uom._meso_format_quantity(old_max, with_unit=False),
                 new_max=orderpoint._meso_format_qty(new_max),
             )
             for orderpoint, old_min, old_max, new_min, new_max in changes[:shown]
@@ -388,7 +388,7 @@ class StockWarehouseOrderpoint(models.Model):
         if len(changes) > shown:
             lines.append(
                 self.env._(
-                    "… and %(count)s more: see the Learning column.",
+                    "… and %(count)s more: each rule's form says what it learned.",
                     count=len(changes) - shown,
                 )
             )
@@ -399,7 +399,7 @@ class StockWarehouseOrderpoint(models.Model):
             title = self.env._("No threshold changed")
             message = self.env._(
                 "Daily use is up to date; rules learning from usage keep their minimum and "
-                "maximum (see the Learning column for why)."
+                "maximum (each rule's form says why)."
             )
         return {
             "type": "ir.actions.client",

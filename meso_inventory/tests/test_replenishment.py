@@ -138,8 +138,7 @@ class TestReplenishment(MesoCommon):
         # min = ceil(0.2 x (5 lead + 7 safety)) = 3 ; max = 3 + ceil(0.2 x 14) = 6
         self.assertEqual(
             params["message"],
-            f"Vitamin C 5 ml ({self.warehouse.name}): min 10 Vials → 3 Vials, "
-            "max 30 Vials → 6 Vials",
+            f"Vitamin C 5 ml ({self.warehouse.name}): min 10 → 3, max 30 → 6 Vials",
         )
         self.assertEqual(params["next"], {"type": "ir.actions.client", "tag": "soft_reload"})
         self.assertIn("1.4 Vials a week", self.orderpoint.meso_threshold_note)
@@ -164,6 +163,7 @@ class TestReplenishment(MesoCommon):
             with self.subTest(quantity=quantity):
                 self.assertEqual(self.vials_uom._meso_format_quantity(quantity), text)
         self.assertEqual(self.env["uom.uom"]._meso_format_quantity(3.0), "3")
+        self.assertEqual(self.vials_uom._meso_format_quantity(3.0, with_unit=False), "3")
 
     def test_reorder_alert_and_digest_in_vials(self):
         session = self._treat(3)
