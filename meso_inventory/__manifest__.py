@@ -2,7 +2,7 @@
     "name": "Mesotherapy Inventory",
     "summary": "Vials, lots and expiry, patients, formulations and treatment sessions "
     "consuming stock lot by lot, for aesthetic clinics that offer mesotherapy",
-    "version": "18.0.2.1.0",
+    "version": "18.0.3.0.0",
     "category": "Inventory/Inventory",
     "website": "https://github.com/meso-inventory/meso_inventory",
     "author": "meso_inventory contributors",
@@ -41,6 +41,7 @@
         "demo/meso_treatment_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": ["meso_inventory/static/src/scss/*.scss"],
         "web.assets_tests": ["meso_inventory/static/tests/tours/*.js"],
     },
     "post_init_hook": "post_init_hook",

@@ -74,24 +74,48 @@ pg_isready -q -h "$MESO_DB_HOST" -p "$MESO_DB_PORT" \
 PYTHON=${PYTHON:-python3}
 req_key=$(cat "$ODOO_SRC/requirements.txt" "$MESO_ROOT/requirements.txt" <("$PYTHON" --version) | sha1sum | cut -c1-12)
 MESO_VENV=${MESO_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/meso_inventory/venv-$req_key}
+pip_log=$MESO_STATE/pip.log
 if [ ! -f "$MESO_VENV/.complete" ]; then
-  say "Building the virtualenv $MESO_VENV (Odoo's requirements and ours)"
+  say "Building the virtualenv $MESO_VENV (Odoo's requirements and ours; log: $pip_log)"
   rm -rf "$MESO_VENV"
   "$PYTHON" -m venv "$MESO_VENV"
-  pip_log=$MESO_STATE/pip.log
   {
     "$MESO_VENV/bin/pip" install -q --upgrade "pip>=25.3" &&
     # cbor2 5.4.2's sdist needs pkg_resources in its build environment.
     echo "setuptools<70" > "$MESO_STATE/build-constraints.txt" &&
     "$MESO_VENV/bin/pip" install -q --build-constraint "$MESO_STATE/build-constraints.txt" \
-      -r "$ODOO_SRC/requirements.txt" -r "$MESO_ROOT/requirements.txt" &&
-    "$MESO_VENV/bin/pip" install -q --no-deps -e "$ODOO_SRC"
+      -r "$ODOO_SRC/requirements.txt" -r "$MESO_ROOT/requirements.txt"
   } >"$pip_log" 2>&1 || { grep -v "is ignored" "$pip_log" | tail -n 40 >&2; die "Installing the Python requirements failed (full log: $pip_log)."; }
   touch "$MESO_VENV/.complete"
 fi
-# The editable install records the Odoo tree it came from; follow a moved ODOO_SRC.
-if ! "$MESO_VENV/bin/python" -c "import odoo, sys; sys.exit(not odoo.__file__.startswith('$ODOO_SRC/'))" 2>/dev/null; then
-  "$MESO_VENV/bin/pip" install -q --no-deps -e "$ODOO_SRC"
+
+# Odoo itself is installed in editable mode from its tree, and again only when that
+# tree changes: another place (its real path, so that a symlink to the same tree is
+# the same tree) or another version (its git commit, else the dates of its release and
+# setup files). The stamp of the last install is kept in the virtualenv it went into.
+odoo_real=$(cd -P "$ODOO_SRC" && pwd)
+odoo_version=
+if [ -e "$odoo_real/.git" ]; then
+  odoo_version=$(git -C "$odoo_real" rev-parse -q --verify HEAD 2>/dev/null || true)
+fi
+if [ -z "$odoo_version" ]; then
+  odoo_version=$(stat -c %Y "$odoo_real/odoo/release.py" "$odoo_real/setup.py" 2>/dev/null | tr '\n' ' ' || true)
+fi
+odoo_stamp="$odoo_real ${odoo_version% }"
+odoo_stamp_file=$MESO_VENV/.odoo-source
+odoo_imported_from_tree() {
+  "$MESO_VENV/bin/python" -c "import os, sys, odoo; sys.exit(not os.path.realpath(odoo.__file__).startswith(sys.argv[1] + '/'))" "$odoo_real" 2>/dev/null
+}
+if [ "$(cat "$odoo_stamp_file" 2>/dev/null)" != "$odoo_stamp" ]; then
+  # a virtualenv from before the stamp whose Odoo already is this tree needs no install
+  if [ -f "$odoo_stamp_file" ] || ! odoo_imported_from_tree; then
+    odoo_log=$MESO_STATE/pip-odoo.log
+    say "Installing Odoo from $odoo_real into the virtualenv (log: $odoo_log)"
+    "$MESO_VENV/bin/pip" install --no-deps -e "$odoo_real" >"$odoo_log" 2>&1 \
+      || { tail -n 40 "$odoo_log" >&2; die "Installing Odoo from $odoo_real failed (full log: $odoo_log)."; }
+    odoo_imported_from_tree || die "Odoo does not import from $odoo_real after its install (log: $odoo_log)."
+  fi
+  printf '%s\n' "$odoo_stamp" > "$odoo_stamp_file"
 fi
 
 # --- Odoo configuration --------------------------------------------------------

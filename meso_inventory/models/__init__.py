@@ -17,6 +17,7 @@ from . import stock_move_line
 from . import stock_picking
 from . import stock_warehouse
 from . import stock_warehouse_orderpoint
+from . import uom_uom
 from . import res_company
 from . import res_config_settings
 from . import res_device_log

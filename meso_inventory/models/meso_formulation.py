@@ -146,8 +146,16 @@ class MesoFormulation(models.Model):
 
     @api.onchange("template_id")
     def _onchange_template_id(self):
-        if self.template_id:
-            self.update(self.template_id._meso_protocol_values())
+        if not self.template_id:
+            return
+        values = self.template_id._meso_protocol_values()
+        # the protocol's name, unless the formulation already has one of its own (a
+        # name taken from another protocol is replaced)
+        if not self.name or self.search_count(
+            [("is_template", "=", True), ("name", "=", self.name)], limit=1
+        ):
+            values["name"] = self.template_id.name
+        self.update(values)
 
     def _meso_protocol_values(self):
         """What a patient's formulation takes from a protocol template."""

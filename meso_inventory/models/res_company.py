@@ -19,7 +19,7 @@ class ResCompany(models.Model):
         help="Average daily consumption is measured over this many past days.",
     )
     meso_safety_days = fields.Integer(
-        "Safety stock (days)", default=7, help="Days of usage kept on top of the vendor lead time."
+        "Safety stock (days)", default=7, help="Days of usage kept on top of the rule's lead time."
     )
     meso_review_days = fields.Integer(
         "Review period (days)",

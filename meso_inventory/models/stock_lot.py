@@ -140,9 +140,8 @@ class StockLot(models.Model):
         for lot in lots:
             note = escape(
                 self.env._(
-                    "%(qty)s %(uom)s of %(product)s in lot %(lot)s expire on %(date)s.",
-                    qty=format(lot.product_qty, "g"),
-                    uom=lot.product_uom_id.name,
+                    "%(qty)s of %(product)s in lot %(lot)s expire on %(date)s.",
+                    qty=lot.product_uom_id._meso_format_quantity(lot.product_qty),
                     product=lot.product_id.display_name,
                     lot=lot.name,
                     date=fields.Date.to_string(lot.expiration_date),

@@ -20,7 +20,7 @@ class StockWarehouseOrderpoint(models.Model):
     meso_auto_threshold = fields.Boolean(
         "Learn from usage",
         help="Minimum and maximum are recomputed from the average daily consumption: "
-        "min = daily use × (vendor lead time + safety days), "
+        "min = daily use × (the rule's lead time + safety days), "
         "max = min + daily use × review period.",
     )
     meso_avg_daily_use = fields.Float(
@@ -28,6 +28,12 @@ class StockWarehouseOrderpoint(models.Model):
         digits=(16, 4),
         readonly=True,
         help="Average vials consumed per day over the look-back window (updated daily).",
+    )
+    meso_use_per_week = fields.Float(
+        "Use per week",
+        compute="_compute_meso_use_per_week",
+        digits=(16, 1),
+        help="Vials consumed per week on average over the look-back window.",
     )
     meso_unusable_qty = fields.Float(
         "Will expire unused",
@@ -43,10 +49,20 @@ class StockWarehouseOrderpoint(models.Model):
     meso_usable_qty = fields.Float(
         "Usable on hand", compute="_compute_qty", digits="Product Unit of Measure"
     )
-    meso_days_of_cover = fields.Float("Days of cover", compute="_compute_qty", digits=(16, 1))
+    meso_days_of_cover = fields.Float(
+        "Days of cover",
+        compute="_compute_qty",
+        digits=(16, 0),
+        help="Days the usable stock lasts at the current use; empty while the vial is not used.",
+    )
     meso_open_rfq_qty = fields.Float(
         "Open RFQs", compute="_compute_meso_open_rfq_qty", digits="Product Unit of Measure"
     )
+
+    @api.depends("meso_avg_daily_use")
+    def _compute_meso_use_per_week(self):
+        for orderpoint in self:
+            orderpoint.meso_use_per_week = orderpoint.meso_avg_daily_use * 7
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -70,7 +86,9 @@ class StockWarehouseOrderpoint(models.Model):
             orderpoint.meso_usable_qty = orderpoint.qty_on_hand - lost
             orderpoint.qty_forecast -= lost
             daily = orderpoint.meso_avg_daily_use
-            orderpoint.meso_days_of_cover = orderpoint.meso_usable_qty / daily if daily > 0 else 0.0
+            orderpoint.meso_days_of_cover = (
+                orderpoint.meso_usable_qty / daily if daily > 0 else False
+            )
         return res
 
     def _meso_unusable_quantities(self):
@@ -119,6 +137,10 @@ class StockWarehouseOrderpoint(models.Model):
         return unused
 
     def _get_qty_to_order(self, force_visibility_days=False, qty_in_progress_by_orderpoint=None):
+        if not self.product_id:
+            # a rule being created has no product, hence no unit and no rounding yet;
+            # Odoo's own method would compare with a rounding of 0 and fail
+            return 0.0
         qty = super()._get_qty_to_order(
             force_visibility_days=force_visibility_days,
             qty_in_progress_by_orderpoint=qty_in_progress_by_orderpoint or {},
@@ -151,6 +173,11 @@ class StockWarehouseOrderpoint(models.Model):
         if unit > 1:
             qty = math.ceil(float_round(qty / unit, precision_digits=6)) * unit
         return qty
+
+    def _meso_format_qty(self, quantity):
+        """A quantity of this rule's vial, in its unit, for people to read ("4 Vials")."""
+        self.ensure_one()
+        return self.product_uom._meso_format_quantity(quantity)
 
     def _meso_below_min(self):
         """The vial rules whose usable stock (on hand, less what will expire unused) is
@@ -277,7 +304,7 @@ class StockWarehouseOrderpoint(models.Model):
                     "%(product)s fell below its minimum (%(min)s) in %(clinic)s after session "
                     "%(session)s, but no RFQ could be created: %(missing)s.",
                     product=product.display_name,
-                    min=format(orderpoint.product_min_qty, "g"),
+                    min=orderpoint._meso_format_qty(orderpoint.product_min_qty),
                     clinic=orderpoint.warehouse_id.name,
                     session=", ".join(orderpoint._meso_sessions(sessions).mapped("name")),
                     missing=missing,
@@ -298,14 +325,13 @@ class StockWarehouseOrderpoint(models.Model):
             order_lines = lines.filtered(lambda line, order=order: line.order_id == order)
             crossings = [
                 self.env._(
-                    "%(product)s fell to a forecast of %(forecast)s (minimum %(min)s) after "
-                    "session %(session)s: %(qty)s %(uom)s now on this RFQ",
+                    "%(product)s: forecast down to %(forecast)s (minimum %(min)s) after "
+                    "session %(session)s; %(qty)s now on this RFQ",
                     product=line.product_id.display_name,
-                    forecast=forecasts[line.orderpoint_id],
-                    min=line.orderpoint_id.product_min_qty,
+                    forecast=line.orderpoint_id._meso_format_qty(forecasts[line.orderpoint_id]),
+                    min=line.orderpoint_id._meso_format_qty(line.orderpoint_id.product_min_qty),
                     session=", ".join(line.orderpoint_id._meso_sessions(sessions).mapped("name")),
-                    qty=line.product_qty,
-                    uom=line.product_uom.name,
+                    qty=line.product_uom._meso_format_quantity(line.product_qty),
                 )
                 for line in order_lines
             ]
@@ -354,8 +380,54 @@ class StockWarehouseOrderpoint(models.Model):
         # the rules are rewritten in one UPDATE (_meso_learn_thresholds): whoever presses
         # the button must be allowed to write every one of them
         rules.check_access("write")
-        rules._meso_learn_thresholds()
-        return True
+        changes = rules._meso_learn_thresholds()
+        return self._meso_learning_notification(changes)
+
+    @api.model
+    def _meso_learning_notification(self, changes, shown=10):
+        """What the learning changed, old → new, for whoever pressed the button; the
+        list reloads when the message is shown."""
+        lines = [
+            self.env._(
+                "%(vial)s (%(clinic)s): min %(old_min)s → %(new_min)s, max %(old_max)s → "
+                "%(new_max)s",
+                vial=orderpoint.product_id.display_name,
+                clinic=orderpoint.warehouse_id.name,
+                old_min=orderpoint.product_uom._meso_format_quantity(old_min, with_unit=False),
+                new_min=orderpoint.product_uom._meso_format_quantity(new_min, with_unit=False),
+                old_max=orderpoint.product_uom._meso_format_quantity(old_max, with_unit=False),
+                new_max=orderpoint._meso_format_qty(new_max),
+            )
+            for orderpoint, old_min, old_max, new_min, new_max in changes[:shown]
+        ]
+        if len(changes) > shown:
+            lines.append(
+                self.env._(
+                    "… and %(count)s more: each rule's form says what it learned.",
+                    count=len(changes) - shown,
+                )
+            )
+        if changes:
+            title = self.env._("Thresholds changed on %(count)s rule(s)", count=len(changes))
+            message = "\n".join(lines)
+        else:
+            title = self.env._("No threshold changed")
+            message = self.env._(
+                "Daily use is up to date; rules learning from usage keep their minimum and "
+                "maximum (each rule's form says why)."
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": "success" if changes else "info",
+                "sticky": bool(changes),
+                "className": "o_meso_notification_lines",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     @api.model
     def _cron_meso_learn_thresholds(self):
@@ -363,34 +435,35 @@ class StockWarehouseOrderpoint(models.Model):
         return True
 
     def _meso_learn_thresholds(self):
-        """One read of the rules, of their products and of their vendors, one grouped
-        read of treatment moves and one UPDATE per company, whatever the number of
-        rules: records are read with a domain, in one query, rather than by id (which
-        the ORM does 1,000 ids at a time). The UPDATE is measured against thousands of
-        rules (bench/); write access is checked before it (the button) or the caller is
-        the scheduler, and the fields it sets have no stored dependants."""
+        """One read of the rules and of their products, one lookup of stock rules per
+        route setup (_meso_lead_days), one grouped read of treatment moves and one
+        UPDATE per company, whatever the number of rules: records are read with a
+        domain, in one query, rather than by id (which the ORM does 1,000 ids at a time).
+        The UPDATE is measured against thousands of rules (bench/); write access is
+        checked before it (the button) or the caller is the scheduler, and the fields it
+        sets have no stored dependants.
+
+        Returns [(rule, old min, old max, new min, new max)] of the rules it changed."""
         self.flush_model(["meso_avg_daily_use", "product_min_qty", "product_max_qty"])
         rules = self.with_context(active_test=False).search_fetch(
             [("id", "in", self.ids)],
-            ["company_id", "product_id", "warehouse_id", "supplier_id", "meso_auto_threshold"],
-        )
-        products = (
-            self.env["product.product"]
-            .with_context(active_test=False)
-            .search_fetch([("id", "in", rules.product_id.ids)], ["product_tmpl_id"])
-        )
-        # the vendors' lead times; a product's first vendor in their own order, as
-        # product.seller_ids[:1]
-        first_seller = {}
-        for seller in self.env["product.supplierinfo"].search_fetch(
             [
-                "|",
-                ("id", "in", rules.supplier_id.ids),
-                ("product_tmpl_id", "in", products.product_tmpl_id.ids),
+                "company_id",
+                "product_id",
+                "warehouse_id",
+                "location_id",
+                "route_id",
+                "supplier_id",
+                "meso_auto_threshold",
+                "product_min_qty",
+                "product_max_qty",
             ],
-            ["product_tmpl_id", "delay"],
-        ):
-            first_seller.setdefault(seller.product_tmpl_id, seller)
+        )
+        self.env["product.product"].with_context(active_test=False).search_fetch(
+            [("id", "in", rules.product_id.ids)], ["product_tmpl_id"]
+        )
+        lead_days = rules.filtered("meso_auto_threshold")._meso_lead_days()
+        changes = []
         for company in rules.company_id:
             orderpoints = rules.filtered(lambda op, company=company: op.company_id == company)
             usage = orderpoints._meso_daily_use(company)
@@ -408,18 +481,20 @@ class StockWarehouseOrderpoint(models.Model):
                         date=today,
                     )
                 elif orderpoint.meso_auto_threshold:
-                    seller = orderpoint.supplier_id or first_seller.get(
-                        orderpoint.product_id.product_tmpl_id
-                    )
-                    lead = (seller.delay if seller else 0) or 0
+                    lead = lead_days[orderpoint.id]
                     minimum = math.ceil(float_round(daily * (lead + company.meso_safety_days), 6))
                     maximum = minimum + math.ceil(float_round(daily * company.meso_review_days, 6))
                     note = self.env._(
-                        "Learned on %(date)s from %(daily)s vial(s) a day.",
+                        "Learned on %(date)s from a use of %(use)s a week and a lead time of "
+                        "%(lead)s days.",
                         date=today,
-                        daily=format(daily, ".2f"),
+                        use=orderpoint._meso_format_qty(daily * 7),
+                        lead=format(lead, "g"),
                     )
                 rows.append((orderpoint.id, daily, minimum, maximum, note))
+                old = (orderpoint.product_min_qty, orderpoint.product_max_qty)
+                if minimum is not None and old != (minimum, maximum):
+                    changes.append((orderpoint, *old, minimum, maximum))
             # min <= max by construction, and nothing stored depends on these fields
             execute_values(
                 self.env.cr._obj,
@@ -447,6 +522,37 @@ class StockWarehouseOrderpoint(models.Model):
                 "write_date",
             ]
         )
+        return changes
+
+    def _meso_lead_days(self):
+        """{orderpoint id: days} from deciding to order to having the vials, as Odoo
+        counts them for the rule's own lead_days_date: stock.rule._get_lead_days over
+        the rules the orderpoint goes through (their delays, then with a Buy rule the
+        vendor's lead time, the purchase security lead time and the days to purchase).
+
+        Odoo finds those rules per orderpoint (_compute_rules), one search per product.
+        Which rules it finds depends on the product only through its routes and its
+        category's, so they are looked up once per location, rule route and such set
+        of routes: the number of lookups follows the catalogue's route setups, not the
+        number of rules."""
+        rules_by_key = {}
+        lead_days = {}
+        for orderpoint in self.with_context(bypass_delay_description=True):
+            product = orderpoint.product_id
+            key = (
+                orderpoint.location_id,
+                orderpoint.route_id,
+                product.route_ids | product.categ_id.total_route_ids,
+            )
+            if key not in rules_by_key:
+                rules_by_key[key] = product._get_rules_from_location(
+                    orderpoint.location_id, route_ids=orderpoint.route_id
+                )
+            delays, _description = rules_by_key[key]._get_lead_days(
+                product, **orderpoint._get_lead_days_values()
+            )
+            lead_days[orderpoint.id] = delays["total_delay"]
+        return lead_days
 
     def _meso_daily_use(self, company):
         """{(product id, warehouse id): average vials a day} over the company's window:

@@ -12,6 +12,7 @@ from . import test_lot_expiry
 from . import test_packaging
 from . import test_query_budgets
 from . import test_reorder
+from . import test_replenishment
 from . import test_reporting
 from . import test_roles
 from . import test_security

@@ -1,3 +1,4 @@
+from lxml import etree
 from psycopg2 import IntegrityError
 
 from odoo.exceptions import UserError, ValidationError
@@ -179,3 +180,39 @@ class TestCatalogue(MesoCommon):
         self.assertEqual(self.ha.product_count, 1)
         action = self.ha.action_view_products()
         self.assertEqual(self.env["product.template"].search(action["domain"]), vial)
+
+    def _vial_views(self, user):
+        """The Vials menu's list and form, as the user's web client gets them."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "meso_inventory.product_template_action_vial"
+        )
+        views = (
+            self.env["product.template"]
+            .with_user(user)
+            .get_views([view for view in action["views"] if view[1] in ("list", "form")])
+        )
+        return {mode: etree.fromstring(view["arch"]) for mode, view in views["views"].items()}
+
+    def test_vial_form_speaks_of_vials(self):
+        manager = self._create_user("manager", "meso_inventory.group_manager")
+        vial = self._create_vial(meso_regulatory_status="none")
+        form = self._vial_views(manager)["form"]
+        name = form.xpath("//div[hasclass('oe_title')]//field[@name='name']")[0]
+        self.assertNotIn("Cheese Burger", name.get("placeholder"))
+        self.assertIn("2 ml syringe", name.get("placeholder"))
+        # the ribbon holds its text; the reason is its tooltip (and on the Mesotherapy tab)
+        ribbon = form.xpath("//widget[@name='web_ribbon'][contains(@invisible, 'meso')]")[0]
+        self.assertLessEqual(len(ribbon.get("title")), 12)
+        self.assertIn("Not approved for injection", ribbon.get("tooltip"))
+        vial_form = Form(
+            vial.with_user(manager), view="meso_inventory.product_template_view_form_vial"
+        )
+        self.assertTrue(vial_form._get_modifier("meso_regulatory_ref", "invisible"))
+
+    def test_no_regulatory_status_no_badge(self):
+        manager = self._create_user("manager", "meso_inventory.group_manager")
+        status = self._vial_views(manager)["list"].xpath("//field[@name='meso_regulatory_status']")[
+            0
+        ]
+        self.assertEqual(status.get("invisible"), "meso_regulatory_status == 'none'")
+        self.assertIsNone(status.get("decoration-danger"))

@@ -85,6 +85,37 @@ class TestFormulation(MesoCommon):
         self.assertEqual(copy.patient_id, self.patient)
         self.assertEqual(copy.line_ids.product_id, self.template.line_ids.product_id)
 
+    def test_formulation_from_a_template_takes_its_name(self):
+        practitioner = self._create_user("practitioner", "meso_inventory.group_practitioner")
+        neck = self.template.copy({"name": "Neck: HA", "treatment_area": "neck"})
+        form = Form(self.env["meso.formulation"].with_user(practitioner))
+        form.patient_id = self.patient
+        form.template_id = self.template
+        self.assertEqual(form.name, "Face hydration: HA + vitamin C")
+        form.template_id = neck  # a protocol's name follows the protocol chosen
+        self.assertEqual(form.name, "Neck: HA")
+        form.name = "Claire: neck, stronger"
+        form.template_id = self.template  # a name of her own stays
+        self.assertEqual(form.name, "Claire: neck, stronger")
+        formulation = form.save()
+        self.assertEqual(formulation.template_id, self.template)
+        self.assertEqual(formulation.create_uid, practitioner)
+
+    def test_no_template_tick_box_in_the_patients_formulation(self):
+        practitioner = self._create_user("practitioner", "meso_inventory.group_practitioner")
+        patient_form = Form(self.patient.with_user(practitioner))
+        with patient_form.formulation_ids.new() as formulation:
+            self.assertEqual(formulation.patient_id, self.patient)
+            self.assertTrue(formulation._get_modifier("is_template", "invisible"))
+            formulation.name = "Claire: own mix"
+            formulation.template_id = self.template
+        patient_form.save()
+        self.assertEqual(self.patient.formulation_ids.name, "Claire: own mix")
+        self.assertFalse(self.patient.formulation_ids.is_template)
+        # a protocol template, without patient, keeps its tick box
+        template_form = Form(self.env["meso.formulation"].with_user(practitioner))
+        self.assertFalse(template_form._get_modifier("is_template", "invisible"))
+
     def test_plan_course_then_maintenance(self):
         formulation = self.template.action_use_template(self.patient)
         formulation.course_start_date = NOW + timedelta(days=1)

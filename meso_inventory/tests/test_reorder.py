@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
+from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -200,6 +201,55 @@ class TestReorder(MesoCommon):
         # min = ceil(0.2 x (10 lead + 7 safety)) = 4 ; max = 4 + ceil(0.2 x 14) = 7
         self.assertEqual(self.orderpoint.product_min_qty, 4)
         self.assertEqual(self.orderpoint.product_max_qty, 7)
+
+    def test_thresholds_use_the_lead_time_odoo_gives_the_rule(self):
+        """Lead time is the rule's own (stock.rule._get_lead_days): the vendor's 5 days,
+        plus the company's purchase security lead time and days to purchase."""
+        self.company.write({"po_lead": 2.0, "days_to_purchase": 1.0})
+        self._stock(self.lot, 100)
+        self.orderpoint.write({"meso_auto_threshold": True, "product_min_qty": 0})
+        for days_ago in (80, 50, 20):
+            with freeze_time(NOW - timedelta(days=days_ago)):
+                self._treat(6)
+        lead = self.orderpoint._meso_lead_days()[self.orderpoint.id]
+        self.assertEqual(lead, 8)
+        self.orderpoint.invalidate_recordset(["lead_days_date"])
+        self.assertEqual(
+            lead, (self.orderpoint.lead_days_date - fields.Date.context_today(self.orderpoint)).days
+        )
+        self.orderpoint.action_meso_learn_thresholds()
+        # min = ceil(0.2 x (8 lead + 7 safety)) = 3 ; max = 3 + ceil(0.2 x 14) = 6
+        self.assertEqual(self.orderpoint.product_min_qty, 3)
+        self.company.po_lead = 10.0
+        self.orderpoint.action_meso_learn_thresholds()
+        # min = ceil(0.2 x (16 lead + 7 safety)) = 5 ; max = 5 + 3 = 8
+        self.assertEqual((self.orderpoint.product_min_qty, self.orderpoint.product_max_qty), (5, 8))
+
+    def test_lead_days_of_many_rules_match_odoo(self):
+        """Rules looked up once per route setup give every rule Odoo's own lead time,
+        whatever its vendor, its route or its category."""
+        slow_vendor = self.env["res.partner"].create({"name": "Far Away Pharma"})
+        category = self.env["product.category"].create({"name": "Ampoules"})
+        vials = [
+            self._create_vial(
+                f"Lead vial {delay}",
+                categ_id=category.id if delay % 2 else self.vial.categ_id.id,
+                seller_ids=[(0, 0, {"partner_id": slow_vendor.id, "delay": delay})],
+            )
+            for delay in (3, 4, 12)
+        ]
+        orderpoints = self.orderpoint | self.env["stock.warehouse.orderpoint"].create(
+            [
+                {"product_id": vial.product_variant_id.id, "warehouse_id": self.warehouse.id}
+                for vial in vials
+            ]
+        )
+        today = fields.Date.context_today(self.orderpoint)
+        self.assertEqual(
+            orderpoints._meso_lead_days(),
+            {op.id: (op.lead_days_date - today).days for op in orderpoints},
+        )
+        self.assertEqual(sorted(orderpoints._meso_lead_days().values()), [3, 4, 5, 12])
 
     def test_manual_rule_keeps_its_thresholds(self):
         with freeze_time(NOW - timedelta(days=10)):

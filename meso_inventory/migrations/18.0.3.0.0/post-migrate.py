@@ -1,5 +1,7 @@
-"""18.0.2.1.0: an opened vial belongs to the clinic where it was opened, and each clinic
-consumes into its own place under Patient consumption."""
+"""18.0.3.0.0: an opened vial belongs to the clinic where it was opened, each clinic
+consumes into its own place under Patient consumption, and the daily reorder digest
+writes quantities in the vial's unit ("4 Vials"): its template, loaded once (noupdate),
+is read again from the module."""
 
 from odoo import SUPERUSER_ID, api
 
@@ -17,3 +19,6 @@ def migrate(cr, version):
     )
     env = api.Environment(cr, SUPERUSER_ID, {})
     env["stock.warehouse"]._meso_setup_clinics()
+    template = env.ref("meso_inventory.mail_template_reorder_digest", raise_if_not_found=False)
+    if template:
+        template.reset_template()
