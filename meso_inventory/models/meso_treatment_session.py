@@ -368,7 +368,7 @@ class MesoTreatmentSession(models.Model):
     # ------------------------------------------------------------------
     def action_done(self):
         """Screen each session, then take the batch's vials from stock lot by lot."""
-        self._meso_lock_stock()
+        orderpoints = self._meso_lock_stock()
         self.check_access("write")
         late = {}
         for session in self:
@@ -382,7 +382,7 @@ class MesoTreatmentSession(models.Model):
         # it, the dates are hers to record), and every search below is bound to the
         # sessions' companies and clinics. sudo() keeps her uid: the moves, the ledger,
         # the RFQs' chatter and the activities are hers.
-        self.sudo()._meso_consume(late)
+        self.sudo()._meso_consume(late, orderpoints.sudo())
         return True
 
     # ------------------------------------------------------------------
@@ -393,40 +393,55 @@ class MesoTreatmentSession(models.Model):
         advisory lock keys, sorted (a stable order rules out deadlocks):
         (clinic, vial) for the stock they take or give back (its quants, its open
         vials, its reordering rule), and (-company, vendor) for the RFQ a rule they may
-        take below its minimum adds to."""
+        take below its minimum adds to. Whether a rule may be taken below its minimum is
+        estimated cheaply, on the safe side: the clinic's stock and the rule's open RFQs,
+        less what the sessions need. Returns the keys and those automatic rules."""
         sessions = self.sudo()
         keys = set()
+        needed = {}
         for session in sessions:
             for product in session.line_ids.product_id | session.consumption_ids.product_id:
                 keys.add((session.warehouse_id.id, product.id))
+            if session.state != "planned":
+                continue
+            for line in session.line_ids:
+                key = (session.warehouse_id.id, line.product_id.id)
+                volume = line.product_id.meso_volume_ml or 1.0
+                vials = math.ceil(round(line.volume_ml / volume, 6))
+                needed[key] = needed.get(key, 0.0) + vials
         orderpoints = (
             self.env["stock.warehouse.orderpoint"]
             .sudo()
-            .search(
-                [
-                    ("product_id", "in", [key[1] for key in keys]),
-                    ("warehouse_id", "in", [key[0] for key in keys]),
-                    ("trigger", "=", "auto"),
-                ]
-            )
+            ._meso_rules_for(sessions.filtered(lambda session: session.state == "planned"))
         )
-        needed = {}
-        for line in sessions.filtered(lambda s: s.state == "planned").line_ids:
-            volume = line.product_id.meso_volume_ml or 1.0
-            key = (line.session_id.warehouse_id.id, line.product_id.id)
-            needed[key] = needed.get(key, 0.0) + math.ceil(round(line.volume_ml / volume, 6))
+        if not orderpoints:
+            return sorted(keys), orderpoints
+        on_hand = {}
+        for warehouse in orderpoints.warehouse_id:
+            for product, quantity in (
+                self.env["stock.quant"]
+                .sudo()
+                ._read_group(
+                    [
+                        ("product_id", "in", orderpoints.product_id.ids),
+                        ("location_id", "child_of", warehouse.lot_stock_id.id),
+                    ],
+                    ["product_id"],
+                    ["quantity:sum"],
+                )
+            ):
+                on_hand[warehouse.id, product.id] = quantity
         for orderpoint in orderpoints:
             key = (orderpoint.warehouse_id.id, orderpoint.product_id.id)
-            if key not in keys:
-                continue
-            if orderpoint.qty_forecast - needed.get(key, 0.0) < orderpoint.product_min_qty:
+            left = on_hand.get(key, 0.0) + orderpoint.meso_open_rfq_qty - needed[key]
+            if left < orderpoint.product_min_qty:
                 vendors = orderpoint.product_id.seller_ids.filtered(
                     lambda seller, op=orderpoint: (
                         seller.company_id in (op.company_id, self.env["res.company"])
                     )
                 ).partner_id
                 keys.update((-orderpoint.company_id.id, vendor.id) for vendor in vendors)
-        return sorted(keys)
+        return sorted(keys), orderpoints
 
     def _meso_lock_stock(self):
         """Completions and cancellations sharing a vial's stock in a clinic take turns;
@@ -446,15 +461,21 @@ class MesoTreatmentSession(models.Model):
           yet, the transaction restarts so that its snapshot follows the wait; when the
           caller wrote first in the same transaction, it cannot restart, and a conflict is
           left to Odoo's retry.
-        Readers (reports, exports) are never blocked."""
-        keys = self._meso_stock_keys()
+        Readers (reports, exports) are never blocked. Returns the automatic reordering
+        rules of the sessions' vials in their clinics."""
+        keys, orderpoints = self._meso_stock_keys()
+        if not keys:
+            return orderpoints
+        # one statement, the keys locked from left to right in their sorted order
+        lock = SQL(
+            "SELECT %s", SQL(", ").join(SQL("pg_advisory_xact_lock(%s, %s)", *key) for key in keys)
+        )
         cr = self.env.cr
         if self.env.registry.in_test_mode():
             # one transaction for the whole test: the keys are locked where they would
             # be, there is no competitor to wait for
-            for key in keys:
-                cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", *key))
-            return
+            cr.execute(lock)
+            return orderpoints
         self.env.flush_all()
         cr.execute("SELECT txid_current_if_assigned() IS NULL")
         nothing_written = cr.fetchone()[0]
@@ -464,24 +485,24 @@ class MesoTreatmentSession(models.Model):
         first = lock_cr is None or lock_cr.closed
         if first:
             lock_cr = self.env.registry.cursor()
-            # the two connections are one transaction to us but two to PostgreSQL, which
+            # The two connections are one transaction to us but two to PostgreSQL, which
             # cannot see a deadlock running through both: a wait is bounded, and ends
-            # in an error Odoo retries
-            lock_cr.execute("SET LOCAL lock_timeout = '20s'")
+            # in an error Odoo retries.
+            lock = SQL("SET LOCAL lock_timeout = '20s'; %s", lock)
         try:
-            for key in keys:
-                lock_cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", *key))
+            lock_cr.execute(lock)
         except Exception:
             if first:
                 lock_cr.close()
             raise
         if not first:
-            return
+            return orderpoints
         if nothing_written:
             cr.rollback()
         cr.cache["meso_lock_cr"] = lock_cr
         cr.postcommit.add(lock_cr.close)
         cr.postrollback.add(lock_cr.close)
+        return orderpoints
 
     # ------------------------------------------------------------------
     # Checks
@@ -557,12 +578,12 @@ class MesoTreatmentSession(models.Model):
         )
         return True
 
-    def _meso_consume(self, late):
+    def _meso_consume(self, late, orderpoints):
         """Take the sessions' vials from stock, set-based: one allocation, one picking
         validation and one ledger write per wave of sessions. A wave ends before a session
         that would draw from a vial opened earlier in the same wave (that vial exists only
-        once the wave's pickings are validated)."""
-        orderpoints = self.env["stock.warehouse.orderpoint"]._meso_rules_for(self)
+        once the wave's pickings are validated). `orderpoints`: the automatic rules of the
+        sessions' vials, checked for reordering afterwards."""
         rfq_before = orderpoints._meso_open_rfq_snapshot()
         todo = self.sorted(lambda session: (session.date, session.id))
         rows = self.env["meso.treatment.consumption"]
@@ -571,6 +592,9 @@ class MesoTreatmentSession(models.Model):
             allocation.sessions._meso_validate_consumption(allocation.pickings)
             rows |= rows._meso_record(allocation.draws, allocation.pickings.move_ids)
             todo -= allocation.sessions
+            if todo:
+                # the next wave finds the vials this one opened by their stored fields
+                self.env["meso.opened.vial"].flush_model()
         rows.opened_vial_id._meso_settle_cost()
         self._meso_set_lots_used(rows)
         for is_late in (False, True):
@@ -638,7 +662,8 @@ class MesoTreatmentSession(models.Model):
         products = self.line_ids.product_id.filtered("meso_multi_dose")
         if not products:
             return self.env["meso.opened.vial"]
-        vials = self.env["meso.opened.vial"].search(
+        OpenedVial = self.env["meso.opened.vial"]
+        query = OpenedVial._search(
             [
                 ("product_id", "in", products.ids),
                 ("warehouse_id", "in", self.warehouse_id.ids),
@@ -648,19 +673,11 @@ class MesoTreatmentSession(models.Model):
                 ("beyond_use_at", ">", min(self.mapped("date"))),
             ]
         )
-        if not vials:
-            return vials
         # Completions sharing a vial's stock take turns (_meso_lock_stock); should anything
         # else hold a vial (the discard dialog, the beyond-use job), it is skipped rather
         # than waited for. NO KEY UPDATE leaves consumption rows free to reference it.
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM meso_opened_vial WHERE id IN %s FOR NO KEY UPDATE SKIP LOCKED",
-                tuple(vials.ids),
-            )
-        )
-        vials = vials.browse([row[0] for row in self.env.cr.fetchall()])
-        vials.invalidate_recordset(["remaining_ml", "state"])
+        self.env.cr.execute(SQL("%s FOR NO KEY UPDATE SKIP LOCKED", query.select()))
+        vials = OpenedVial.browse([row[0] for row in self.env.cr.fetchall()])
         return vials.sorted(lambda vial: (vial.beyond_use_at, vial.id))
 
     def _meso_create_pickings(self, needs):
@@ -785,31 +802,31 @@ class MesoTreatmentSession(models.Model):
         """A vial is never injected before its lot arrived in the clinic."""
         if not move_lines:
             return
-        received = self.env["stock.quant"]._read_group(
-            [
-                ("lot_id", "in", move_lines.lot_id.ids),
-                ("location_id", "child_of", self.warehouse_id.lot_stock_id.ids),
-            ],
-            ["lot_id", "location_id"],
-            ["in_date:min"],
-        )
-        for move_line in move_lines:
-            session = move_line.move_id.meso_session_id
-            clinic = session.warehouse_id.lot_stock_id.parent_path
-            for lot, location, in_date in received:
-                if (
-                    lot == move_line.lot_id
-                    and location.parent_path.startswith(clinic)
-                    and in_date
-                    and in_date > session.date
-                ):
+        for warehouse in self.warehouse_id:
+            lines = move_lines.filtered(
+                lambda ml, wh=warehouse: ml.move_id.meso_session_id.warehouse_id == wh
+            )
+            received = dict(
+                self.env["stock.quant"]._read_group(
+                    [
+                        ("lot_id", "in", lines.lot_id.ids),
+                        ("location_id", "child_of", warehouse.lot_stock_id.id),
+                    ],
+                    ["lot_id"],
+                    ["in_date:min"],
+                )
+            )
+            for move_line in lines:
+                session = move_line.move_id.meso_session_id
+                in_date = received.get(move_line.lot_id)
+                if in_date and in_date > session.date:
                     raise UserError(
                         self.env._(
                             "Lot %(lot)s of %(product)s was received on %(received)s, after "
                             "session %(session)s (%(date)s): a vial cannot be injected before "
                             "it arrived. Correct the session's date or pick another lot.",
-                            lot=lot.name,
-                            product=lot.product_id.display_name,
+                            lot=move_line.lot_id.name,
+                            product=move_line.product_id.display_name,
                             received=fields.Datetime.to_string(in_date),
                             session=session.name,
                             date=fields.Datetime.to_string(session.date),

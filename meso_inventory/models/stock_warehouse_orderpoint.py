@@ -248,7 +248,10 @@ class StockWarehouseOrderpoint(models.Model):
         reordered now (Odoo's own trigger on the consumption usually has), then alert
         purchasing about the RFQs that grew. The nightly scheduler is only the safety net."""
         orderpoints = self
-        orderpoints.invalidate_recordset()
+        # the quantities changed, not the rules' lead days (Odoo reads the routes' rules
+        # again for those, six queries a rule)
+        quantities = ["qty_on_hand", "qty_forecast", "qty_to_order", "meso_open_rfq_qty"]
+        orderpoints.invalidate_recordset(quantities)
         below = orderpoints.filtered(
             lambda op: (
                 float_compare(
@@ -264,7 +267,7 @@ class StockWarehouseOrderpoint(models.Model):
                 below.filtered(
                     lambda op, c=company: op.company_id == c
                 )._procure_orderpoint_confirm(company_id=company, raise_user_error=False)
-            orderpoints.invalidate_recordset()
+            orderpoints.invalidate_recordset(quantities)
         reordered = orderpoints.filtered(
             lambda op: (
                 float_compare(
@@ -286,6 +289,8 @@ class StockWarehouseOrderpoint(models.Model):
     def _meso_alert_not_ordered(self, sessions):
         """Rules the session took below their minimum but for which no RFQ could be made
         (typically: the vial has no vendor): purchasing is told what is missing."""
+        if not self:
+            return
         activity_type = self.env.ref("mail.mail_activity_data_warning")
         for orderpoint in self:
             product = orderpoint.product_id
@@ -317,6 +322,8 @@ class StockWarehouseOrderpoint(models.Model):
                 )
 
     def _meso_alert_purchasing(self, sessions, forecasts):
+        if not self:
+            return
         lines = self.env["purchase.order.line"].search(
             [("orderpoint_id", "in", self.ids), ("order_id.state", "in", ("draft", "sent"))]
         )

@@ -16,6 +16,7 @@ from . import test_replenishment
 from . import test_reporting
 from . import test_roles
 from . import test_security
+from . import test_stock_locks
 from . import test_treatment_session
 from . import test_ui_clickbot
 from . import test_ui_tours

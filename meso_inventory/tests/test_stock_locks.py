@@ -1,0 +1,140 @@
+"""What completions lock, and what two clinics share: the keys of the advisory locks, the
+second connection that holds them, open vials and consumption locations per clinic,
+and a batch completed in waves."""
+
+from datetime import datetime, timedelta
+
+from odoo.tests import tagged
+
+from .common import MesoCommon
+
+NOW = datetime.now().replace(microsecond=0)
+
+
+@tagged("post_install", "-at_install")
+class TestStockLocks(MesoCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.vendor = cls.env["res.partner"].create({"name": "Vial vendor"})
+        cls.booster = cls._create_vial(
+            "HA booster 2 ml", seller_ids=[(0, 0, {"partner_id": cls.vendor.id, "price": 9})]
+        )
+        cls.multi = cls._create_vial(
+            "Peptides 10 ml", volume=10.0, meso_multi_dose=True, meso_in_use_hours=24
+        )
+        cls.clinic_b = cls.env["stock.warehouse"].create(
+            {"name": "Clinic B", "code": "CLB", "company_id": cls.company.id}
+        )
+        cls.patient = cls._create_patient()
+        cls.booster_lot = cls._create_lot(cls.booster, "HA-1", 300, now=NOW)
+        cls.multi_lot = cls._create_lot(cls.multi, "PEP-1", 300, now=NOW)
+        cls._stock(cls.booster_lot, 10)
+        cls._stock(cls.multi_lot, 4)
+        for lot, quantity in ((cls.booster_lot, 10), (cls.multi_lot, 4)):
+            cls.env["stock.quant"]._update_available_quantity(
+                lot.product_id,
+                cls.clinic_b.lot_stock_id,
+                quantity,
+                lot_id=lot,
+                in_date=NOW - timedelta(days=365),
+            )
+        cls.practitioner = cls._create_user("practitioner", "meso_inventory.group_practitioner")
+
+    def _session_in(self, warehouse, lines, **values):
+        return self._session(self.patient, lines, warehouse_id=warehouse.id, **values)
+
+    def test_keys_are_the_clinics_vial_stock(self):
+        here = self._session_in(self.warehouse, [(self.booster, 2.0), (self.multi, 1.0)])
+        there = self._session_in(self.clinic_b, [(self.booster, 2.0)])
+        booster, multi = self.booster.product_variant_id, self.multi.product_variant_id
+        self.assertEqual(
+            here._meso_stock_keys()[0],
+            sorted([(self.warehouse.id, booster.id), (self.warehouse.id, multi.id)]),
+        )
+        self.assertEqual(there._meso_stock_keys()[0], [(self.clinic_b.id, booster.id)])
+        # nothing in common: the two completions do not wait on each other
+        self.assertFalse(set(here._meso_stock_keys()[0]) & set(there._meso_stock_keys()[0]))
+
+    def test_a_rule_it_may_take_below_its_minimum_adds_the_vendor(self):
+        session = self._session_in(self.warehouse, [(self.booster, 2.0)])
+        rule = self.env["stock.warehouse.orderpoint"].create(
+            {
+                "product_id": self.booster.product_variant_id.id,
+                "warehouse_id": self.warehouse.id,
+                "location_id": self.stock_location.id,
+                "product_min_qty": 2,
+                "product_max_qty": 12,
+            }
+        )
+        vendor_key = (-self.company.id, self.vendor.id)
+        self.assertNotIn(vendor_key, session._meso_stock_keys()[0], "10 vials, minimum 2")
+        rule.product_min_qty = 10
+        keys = session._meso_stock_keys()[0]
+        self.assertIn(vendor_key, keys, "10 vials less the one taken fall below 10")
+        self.assertEqual(keys, sorted(keys))
+
+    def test_the_locks_are_held_by_a_second_connection(self):
+        session = self._session_in(self.warehouse, [(self.booster, 2.0)])
+        session.with_user(self.practitioner).action_done()
+        lock_cr = self.env.cr.cache["meso_lock_cr"]
+        lock_cr.execute("SELECT pg_backend_pid()")
+        holder = lock_cr.fetchone()[0]
+        self.env.cr.execute(
+            """SELECT pid, classid, objid FROM pg_locks
+                WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"""
+        )
+        held = {(classid, objid) for pid, classid, objid in self.env.cr.fetchall() if pid == holder}
+        self.assertIn((self.warehouse.id, self.booster.product_variant_id.id), held)
+        # a second completion in the same transaction takes its keys again, no wait
+        again = self._session_in(self.warehouse, [(self.booster, 2.0)])
+        again.with_user(self.practitioner).action_done()
+        self.assertIs(self.env.cr.cache["meso_lock_cr"], lock_cr)
+        self.assertEqual(again.state, "done")
+
+    def test_each_clinic_consumes_into_its_own_place(self):
+        here = self._session_in(self.warehouse, [(self.booster, 2.0)])
+        there = self._session_in(self.clinic_b, [(self.booster, 2.0)])
+        (here | there).with_user(self.practitioner).action_done()
+        destinations = (here | there).sudo().picking_id.location_dest_id
+        self.assertEqual(len(destinations), 2, "one consumption place per clinic")
+        self.assertEqual(
+            destinations.location_id,
+            self.env.ref("meso_inventory.stock_location_patient_consumption"),
+        )
+        self.assertEqual(
+            here.sudo().picking_id.location_dest_id, self.warehouse.meso_consumption_location_id
+        )
+
+    def test_an_opened_vial_serves_its_own_clinic_only(self):
+        first = self._session_in(self.warehouse, [(self.multi, 1.0)])
+        first.with_user(self.practitioner).action_done()
+        vial = first.consumption_ids.opened_vial_id
+        self.assertEqual(vial.warehouse_id, self.warehouse)
+        self.assertEqual(vial.remaining_ml, 9.0)
+        there = self._session_in(self.clinic_b, [(self.multi, 1.0)])
+        there.with_user(self.practitioner).action_done()
+        self.assertNotEqual(there.consumption_ids.opened_vial_id, vial)
+        self.assertEqual(there.consumption_ids.opened_vial_id.warehouse_id, self.clinic_b)
+        self.assertEqual(vial.remaining_ml, 9.0, "clinic B opened its own vial")
+        here = self._session_in(self.warehouse, [(self.multi, 1.0)])
+        here.with_user(self.practitioner).action_done()
+        self.assertEqual(here.consumption_ids.opened_vial_id, vial)
+        self.assertEqual(vial.remaining_ml, 8.0)
+
+    def test_a_batch_draws_from_the_vial_an_earlier_session_of_it_opened(self):
+        """Waves: the second session waits for the first one's vial to exist, then draws
+        from it, as it would have completed one by one."""
+        sessions = self.env["meso.treatment.session"]
+        for hours in (3, 2, 1):
+            sessions |= self._session_in(
+                self.warehouse, [(self.multi, 4.0)], date=NOW - timedelta(hours=hours)
+            )
+        sessions.with_user(self.practitioner).action_done()
+        self.assertEqual(set(sessions.mapped("state")), {"done"})
+        rows = sessions.consumption_ids.sorted("id")
+        self.assertEqual(sum(rows.mapped("volume_ml")), 12.0)
+        self.assertEqual(len(rows.opened_vial_id), 2, "12 ml from two 10 ml vials, not three")
+        self.assertEqual(sum(rows.mapped("vial_qty")), 2)
+        first_vial = sessions[0].consumption_ids.opened_vial_id
+        self.assertIn(first_vial, sessions[1].consumption_ids.opened_vial_id)
