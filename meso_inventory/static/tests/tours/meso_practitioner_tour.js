@@ -95,7 +95,7 @@ registry.category("web_tour.tours").add("meso_practitioner_tour", {
         },
         {
             content: "Complete it",
-            trigger: "button[name=action_done]",
+            trigger: ".o_form_view .o_form_statusbar button[name=action_done]",
             run: "click",
         },
         {
