@@ -220,6 +220,7 @@ class MesoFormulation(models.Model):
             days=self.maintenance_interval_days
         )
         dates.append(maintenance)
+        practitioner = self._meso_course_practitioner()
         sessions = self.env["meso.treatment.session"].create(
             [
                 {
@@ -228,6 +229,7 @@ class MesoFormulation(models.Model):
                     "company_id": self.company_id.id,
                     "date": date,
                     "is_maintenance": index == remaining,
+                    "practitioner_id": practitioner.id,
                 }
                 for index, date in enumerate(dates)
             ]
@@ -249,7 +251,21 @@ class MesoFormulation(models.Model):
         )
         action.update(
             domain=[("id", "in", sessions.ids)],
+            # the course as planned, not the practitioner's day
+            context={"default_patient_id": self.patient_id.id},
             view_mode="calendar,list,form",
             views=[(False, "calendar"), (False, "list"), (False, "form")],
         )
         return action
+
+    def _meso_course_practitioner(self):
+        """Who gives the planned sessions: the practitioner of the course's latest
+        session, so the patient keeps hers; else whoever plans it (not the superuser
+        that loads data)."""
+        self.ensure_one()
+        given = self.session_ids.filtered(
+            lambda s: s.state != "cancelled" and s.practitioner_id
+        ).sorted("date")
+        if given:
+            return given[-1].practitioner_id
+        return self.env["res.users"] if self.env.user._is_superuser() else self.env.user

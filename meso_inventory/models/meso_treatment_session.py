@@ -50,7 +50,7 @@ class MesoTreatmentSession(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
-    name = fields.Char(default="/", readonly=True, copy=False)
+    name = fields.Char(default=lambda self: self.env._("New"), readonly=True, copy=False)
     patient_id = fields.Many2one(
         "meso.patient", required=True, index=True, tracking=True, check_company=True
     )
@@ -129,6 +129,15 @@ class MesoTreatmentSession(models.Model):
         "by a clinic manager.",
     )
     contraindications = fields.Text(compute="_compute_contraindications")
+    contraindication_badge = fields.Char(
+        "Screening",
+        compute="_compute_contraindications",
+        help="Shown on planned sessions whose patient and vials raise a contraindication.",
+    )
+    calendar_name = fields.Char(
+        "Calendar title", compute="_compute_calendar_name", help="Patient — area"
+    )
+    calendar_color = fields.Integer(compute="_compute_calendar_color")
     notes = fields.Html()
 
     @api.model
@@ -149,10 +158,33 @@ class MesoTreatmentSession(models.Model):
         "patient_id.keloid_history",
         "patient_id.active_skin_infection",
         "line_ids.product_id",
+        "state",
     )
     def _compute_contraindications(self):
         for session in self:
-            session.contraindications = "\n".join(session._meso_screening_reasons()) or False
+            reasons = session._meso_screening_reasons()
+            session.contraindications = "\n".join(reasons) or False
+            session.contraindication_badge = (
+                self.env._("Contraindicated") if reasons and session.state == "planned" else False
+            )
+
+    @api.depends("patient_id.name", "treatment_area")
+    def _compute_calendar_name(self):
+        areas = dict(self._fields["treatment_area"]._description_selection(self.env))
+        for session in self:
+            area = areas.get(session.treatment_area)
+            session.calendar_name = (
+                self.env._("%(patient)s — %(area)s", patient=session.patient_id.name, area=area)
+                if area
+                else session.patient_id.name or session.name
+            )
+
+    @api.depends("state")
+    def _compute_calendar_color(self):
+        # indexes of Odoo's colour palette: planned light blue, done green, cancelled red
+        colors = {"planned": 4, "done": 10, "cancelled": 1}
+        for session in self:
+            session.calendar_color = colors.get(session.state, 0)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -167,7 +199,7 @@ class MesoTreatmentSession(models.Model):
                     raise AccessError(self._meso_flow_fields_message(set_by_flows))
             if vals.get("override_reason"):
                 vals.update(self._meso_override_approval())
-            if vals.get("name", "/") == "/":
+            if vals.get("name", "/") in ("/", self.env._("New")):
                 vals["name"] = self.env["ir.sequence"].next_by_code("meso.treatment.session") or "/"
         sessions = super().create(vals_list)
         sessions.filtered(

@@ -14,8 +14,12 @@ class MesoTreatmentSessionLine(models.Model):
     lot_id = fields.Many2one(
         "stock.lot",
         check_company=True,
-        domain="[('product_id', '=', product_id)]",
-        help="Leave empty to take vials first-expired, first-out; once done, the lot used.",
+        # usable in the session's clinic at its date when the view gives them in the
+        # context (meso_warehouse_id, meso_at_date): not expired, not in quarantine
+        domain="[('product_id', '=', product_id), ('meso_usable_qty', '>', 0)]",
+        help="Leave empty to take vials first-expired, first-out; once done, the lot used. "
+        "Offered: the lots of the vial not expired at the session's date, with vials in the "
+        "clinic's stock.",
     )
     consumption_ids = fields.One2many("meso.treatment.consumption", "session_line_id")
     lot_ids = fields.Many2many("stock.lot", compute="_compute_consumed", string="Lots used")

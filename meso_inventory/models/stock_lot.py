@@ -6,6 +6,7 @@ from markupsafe import escape
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
+from odoo.tools import float_compare
 
 EXPIRY_BUCKETS = [
     ("expired", "Expired"),
@@ -44,12 +45,89 @@ class StockLot(models.Model):
         digits="Product Unit of Measure",
     )
     meso_session_count = fields.Integer("Patients treated", compute="_compute_meso_session_count")
+    meso_usable_qty = fields.Float(
+        "Usable",
+        compute="_compute_meso_usable_qty",
+        search="_search_meso_usable_qty",
+        digits="Product Unit of Measure",
+        help="Unreserved vials in the clinic's stock (context meso_warehouse_id, else every "
+        "clinic of the company) not expired at the date of context meso_at_date (else now); "
+        "quarantine is outside the stock.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
         # Declared with its decorator so that external clients (XML-RPC, JSON-RPC)
         # can create lots: stock_account's override in this 18.0 build lacks it.
         return super().create(vals_list)
+
+    @api.depends_context("meso_warehouse_id", "meso_at_date")
+    def _compute_display_name(self):
+        """Offered to a session line (context meso_warehouse_id), a lot says when it
+        expires and how many vials of it the clinic can use."""
+        super()._compute_display_name()
+        if not self.env.context.get("meso_warehouse_id"):
+            return
+        for lot in self:
+            quantity = format(lot.meso_usable_qty, "g")
+            if not lot.expiration_date:
+                lot.display_name = self.env._(
+                    "%(lot)s · no expiry · %(qty)s usable", lot=lot.name, qty=quantity
+                )
+                continue
+            lot.display_name = self.env._(
+                "%(lot)s · exp. %(date)s · %(qty)s usable",
+                lot=lot.name,
+                date=fields.Date.to_string(fields.Date.context_today(self, lot.expiration_date)),
+                qty=quantity,
+            )
+
+    def _meso_usable_context(self):
+        """The clinic stock locations and the date the usable quantity is judged at."""
+        context = self.env.context
+        warehouses = self.env["stock.warehouse"].browse(context.get("meso_warehouse_id"))
+        if not warehouses:
+            warehouses = warehouses.search([("company_id", "in", self.env.companies.ids)])
+        at_date = fields.Datetime.to_datetime(context.get("meso_at_date")) or fields.Datetime.now()
+        return warehouses.lot_stock_id, at_date
+
+    def _meso_usable_quantities(self, lot_domain):
+        """{lot id: unreserved vials in the clinic stock}, for the lots of lot_domain not
+        expired at the date (see _meso_usable_context)."""
+        locations, at_date = self._meso_usable_context()
+        if not locations:
+            return {}
+        groups = self.env["stock.quant"]._read_group(
+            expression.AND(
+                [
+                    [("lot_id", "any", lot_domain)],
+                    [("location_id", "child_of", locations.ids)],
+                    [
+                        "|",
+                        ("lot_id.expiration_date", "=", False),
+                        ("lot_id.expiration_date", ">", at_date),
+                    ],
+                ]
+            ),
+            ["lot_id"],
+            ["quantity:sum", "reserved_quantity:sum"],
+        )
+        return {
+            lot.id: quantity - reserved
+            for lot, quantity, reserved in groups
+            if float_compare(quantity, reserved, precision_rounding=lot.product_uom_id.rounding) > 0
+        }
+
+    @api.depends_context("meso_warehouse_id", "meso_at_date")
+    def _compute_meso_usable_qty(self):
+        quantities = self._meso_usable_quantities([("id", "in", self.ids)])
+        for lot in self:
+            lot.meso_usable_qty = quantities.get(lot.id, 0.0)
+
+    def _search_meso_usable_qty(self, operator, value):
+        if operator not in (">", "!=") or value not in (0, 0.0, False):
+            raise UserError(self.env._("Search usable lots with “Usable > 0”."))
+        return [("id", "in", list(self._meso_usable_quantities([])))]
 
     def _meso_quarantine_quants(self, any_lot=False):
         """Quants of these lots (or of any lot) waiting in a clinic's quarantine."""

@@ -60,6 +60,61 @@ class TestUiTours(HttpCase):
         self.lot.invalidate_recordset(["product_qty"])
         self.assertEqual(self.lot.product_qty, 4)
 
+    def test_practitioner_lands_on_her_day(self):
+        now = fields.Datetime.now()
+        colleague = self.env["res.users"].create(
+            {
+                "name": "Dr Colleague",
+                "login": "tour_colleague",
+                "groups_id": [(6, 0, self.practitioner.groups_id.ids)],
+            }
+        )
+        formulation = self.env["meso.formulation"].create(
+            {
+                "name": "Day face hydration",
+                "patient_id": self.env["meso.patient"].create({"name": "Day Patient"}).id,
+                "treatment_area": "face",
+                "line_ids": [(0, 0, {"product_id": self.lot.product_id.id, "volume_ml": 2})],
+            }
+        )
+        Session = self.env["meso.treatment.session"]
+
+        def plan(patient, practitioner, date, **values):
+            return Session.create(
+                dict(
+                    {
+                        "patient_id": patient.id,
+                        "practitioner_id": practitioner.id,
+                        "date": date,
+                        "line_ids": [
+                            (0, 0, {"product_id": self.lot.product_id.id, "volume_ml": 2})
+                        ],
+                    },
+                    **values,
+                )
+            )
+
+        Patient = self.env["meso.patient"]
+        session = Session.create(
+            {
+                "patient_id": formulation.patient_id.id,
+                "formulation_id": formulation.id,
+                "practitioner_id": self.practitioner.id,
+                "date": now,
+            }
+        )
+        plan(Patient.create({"name": "Day Pregnant", "is_pregnant": True}), self.practitioner, now)
+        plan(Patient.create({"name": "Colleague Patient"}), colleague, now)
+        plan(
+            Patient.create({"name": "Tomorrow Patient"}), self.practitioner, now + timedelta(days=1)
+        )
+        self.start_tour(
+            "/odoo", "meso_practitioner_day_tour", login="tour_practitioner", timeout=180
+        )
+        self.env.invalidate_all()
+        self.assertEqual(session.state, "done")
+        self.assertEqual(session.lot_ids, self.lot)
+
     def test_manager_round(self):
         warehouse = self.env["stock.warehouse"].create({"name": "Tour clinic", "code": "TOUR"})
         near = self.env["stock.lot"].create(

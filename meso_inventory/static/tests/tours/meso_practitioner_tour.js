@@ -90,12 +90,12 @@ registry.category("web_tour.tours").add("meso_practitioner_tour", {
         },
         {
             content: "Open today's session (the earliest)",
-            trigger: ".o_data_row:last-child .o_data_cell[name=name]",
+            trigger: ".o_data_row:first-child .o_data_cell[name=name]",
             run: "click",
         },
         {
             content: "Complete it",
-            trigger: "button[name=action_done]",
+            trigger: ".o_form_view .o_form_statusbar button[name=action_done]",
             run: "click",
         },
         {
