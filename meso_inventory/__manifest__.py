@@ -26,6 +26,7 @@
         "views/stock_lot_views.xml",
         "views/stock_warehouse_orderpoint_views.xml",
         "views/res_config_settings_views.xml",
+        "views/stock_quant_views.xml",
         "views/meso_dashboard_views.xml",
         "wizards/meso_audit_export_views.xml",
         "wizards/meso_audit_count_import_views.xml",
@@ -36,12 +37,16 @@
     "demo": [
         "demo/meso_ingredient_demo.xml",
         "demo/product_demo.xml",
+        "demo/meso_clinic_history_demo.xml",
         "demo/stock_lot_demo.xml",
         "demo/stock_warehouse_orderpoint_demo.xml",
         "demo/meso_treatment_demo.xml",
     ],
     "assets": {
-        "web.assets_backend": ["meso_inventory/static/src/scss/*.scss"],
+        "web.assets_backend": [
+            "meso_inventory/static/src/scss/*.scss",
+            "meso_inventory/static/src/components/*",
+        ],
         "web.assets_tests": ["meso_inventory/static/tests/tours/*.js"],
     },
     "post_init_hook": "post_init_hook",

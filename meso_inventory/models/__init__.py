@@ -13,6 +13,7 @@ from . import meso_treatment_session_line
 from . import meso_treatment_consumption
 from . import stock_lot
 from . import stock_move
+from . import stock_quant
 from . import stock_move_line
 from . import stock_picking
 from . import stock_warehouse
@@ -21,3 +22,4 @@ from . import uom_uom
 from . import res_company
 from . import res_config_settings
 from . import res_device_log
+from . import meso_demo_clinic

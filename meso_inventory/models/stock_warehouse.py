@@ -1,6 +1,12 @@
-from datetime import timedelta
+import json
+from datetime import datetime, time, timedelta
+
+import pytz
 
 from odoo import Command, api, fields, models
+
+DASHBOARD_WEEKS = 12
+DASHBOARD_COVER_RULES = 5
 
 
 class StockWarehouse(models.Model):
@@ -38,6 +44,135 @@ class StockWarehouse(models.Model):
     meso_discarded_month_ml = fields.Float(
         "Discarded from opened vials this month (ml)", compute="_compute_meso_dashboard"
     )
+
+    # what a manager looks at every morning: each figure opens the list it adds up
+    meso_currency_id = fields.Many2one(related="company_id.currency_id")
+    meso_injected_ml = fields.Float(
+        "Injected over the last 12 weeks (ml)", compute="_compute_meso_dashboard_charts"
+    )
+    meso_injected_chart = fields.Text(compute="_compute_meso_dashboard_charts")
+    meso_expiring_30_value = fields.Monetary(
+        "Stock value expiring within 30 days",
+        currency_field="meso_currency_id",
+        compute="_compute_meso_dashboard_charts",
+    )
+    meso_expiring_90_value = fields.Monetary(
+        "Stock value expiring within 90 days",
+        currency_field="meso_currency_id",
+        compute="_compute_meso_dashboard_charts",
+    )
+    meso_cover_chart = fields.Text(compute="_compute_meso_dashboard_charts")
+
+    def _compute_meso_dashboard_charts(self):
+        for warehouse in self:
+            weeks = warehouse._meso_injected_by_week()
+            warehouse.meso_injected_ml = sum(ml for _start, _end, ml in weeks)
+            warehouse.meso_injected_chart = json.dumps(
+                {
+                    "type": "bar",
+                    "label": self.env._("ml injected"),
+                    "labels": [
+                        fields.Date.to_string(warehouse._meso_local(start).date())[5:]
+                        for start, _end, _ml in weeks
+                    ],
+                    "values": [round(ml, 2) for _start, _end, ml in weeks],
+                    "keys": list(range(len(weeks))),
+                    "method": "action_meso_open_injected_week",
+                }
+            )
+            for days in (30, 90):
+                quants = self.env["stock.quant"].search(
+                    warehouse._meso_expiring_quants_domain(days)
+                )
+                warehouse[f"meso_expiring_{days}_value"] = sum(quants.mapped("meso_value"))
+            rules = warehouse._meso_lowest_cover_orderpoints()
+            warehouse.meso_cover_chart = json.dumps(
+                {
+                    "type": "bar",
+                    "horizontal": True,
+                    "label": self.env._("days of cover"),
+                    "labels": [
+                        rule.product_id.default_code or rule.product_id.name for rule in rules
+                    ],
+                    "values": [round(rule.meso_days_of_cover, 1) for rule in rules],
+                    "keys": rules.ids,
+                    "method": "action_meso_open_cover_rule",
+                }
+            )
+
+    def _meso_local(self, utc_datetime):
+        """A stored (UTC) datetime in the dashboard's timezone, naive."""
+        return pytz.utc.localize(utc_datetime).astimezone(self._meso_tz()).replace(tzinfo=None)
+
+    def _meso_tz(self):
+        return pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+
+    def _meso_week_bounds(self):
+        """[(start, end)] in UTC of the last 12 weeks, Monday to Monday in the user's
+        timezone, the current week last."""
+        tz = self._meso_tz()
+        today = self._meso_local(fields.Datetime.now()).date()
+        monday = today - timedelta(days=today.weekday())
+        bounds = []
+        for index in range(DASHBOARD_WEEKS - 1, -1, -1):
+            start, end = (
+                tz.localize(datetime.combine(monday - timedelta(weeks=n), time()))
+                .astimezone(pytz.utc)
+                .replace(tzinfo=None)
+                for n in (index, index - 1)
+            )
+            bounds.append((start, end))
+        return bounds
+
+    def _meso_injected_domain(self, start, end):
+        return [
+            ("session_id.warehouse_id", "=", self.id),
+            ("session_state", "=", "done"),
+            ("date", ">=", start),
+            ("date", "<", end),
+        ]
+
+    def _meso_injected_by_week(self):
+        """[(start, end, ml)] of the last 12 weeks: one grouped read by local day."""
+        self.ensure_one()
+        bounds = self._meso_week_bounds()
+        tz = self._meso_tz().zone
+        groups = (
+            self.env["meso.treatment.consumption"]
+            .with_context(tz=tz)
+            ._read_group(
+                self._meso_injected_domain(bounds[0][0], bounds[-1][1]),
+                ["date:day"],
+                ["volume_ml:sum"],
+            )
+        )
+        first_day = self._meso_local(bounds[0][0]).date()
+        totals = [0.0] * len(bounds)
+        for day_start, ml in groups:
+            day = day_start.date() if isinstance(day_start, datetime) else day_start
+            totals[(day - first_day).days // 7] += ml
+        return [(start, end, ml) for (start, end), ml in zip(bounds, totals, strict=True)]
+
+    def _meso_expiring_quants_domain(self, days):
+        now = fields.Datetime.now()
+        return [
+            ("product_id.meso_is_vial", "=", True),
+            ("location_id", "child_of", self.lot_stock_id.id),
+            ("quantity", ">", 0),
+            ("lot_id.expiration_date", ">", now),
+            ("lot_id.expiration_date", "<=", now + timedelta(days=days)),
+        ]
+
+    def _meso_lowest_cover_orderpoints(self):
+        """The vials in use with the fewest days of cover, fewest first."""
+        rules = self.env["stock.warehouse.orderpoint"].search(
+            [
+                ("warehouse_id", "=", self.id),
+                ("product_id.meso_is_vial", "=", True),
+                ("meso_avg_daily_use", ">", 0),
+            ]
+        )
+        return rules.sorted(lambda rule: (rule.meso_days_of_cover, rule.id))[:DASHBOARD_COVER_RULES]
 
     def _compute_meso_dashboard(self):
         for warehouse in self:
@@ -152,6 +287,53 @@ class StockWarehouse(models.Model):
             "meso_inventory.meso_opened_vial_action",
             self._meso_dashboard_domains()["discarded"],
             {"search_default_group_by_product": 1},
+        )
+
+    def action_meso_open_injected(self):
+        self.ensure_one()
+        bounds = self._meso_week_bounds()
+        return self._meso_dashboard_action(
+            "meso_inventory.meso_treatment_consumption_action",
+            self._meso_injected_domain(bounds[0][0], bounds[-1][1]),
+            {"group_by": ["date:week"]},
+        )
+
+    def action_meso_open_injected_week(self, week):
+        """The consumption of one of the chart's weeks (0: the oldest)."""
+        self.ensure_one()
+        start, end = self._meso_week_bounds()[int(week)]
+        return self._meso_dashboard_action(
+            "meso_inventory.meso_treatment_consumption_action",
+            self._meso_injected_domain(start, end),
+        )
+
+    def action_meso_open_expiring_30(self):
+        self.ensure_one()
+        return self._meso_dashboard_action(
+            "meso_inventory.stock_quant_action_meso_expiring_value",
+            self._meso_expiring_quants_domain(30),
+        )
+
+    def action_meso_open_expiring_90(self):
+        self.ensure_one()
+        return self._meso_dashboard_action(
+            "meso_inventory.stock_quant_action_meso_expiring_value",
+            self._meso_expiring_quants_domain(90),
+        )
+
+    def action_meso_open_low_cover(self):
+        self.ensure_one()
+        return self._meso_dashboard_action(
+            "meso_inventory.stock_warehouse_orderpoint_action",
+            [("id", "in", self._meso_lowest_cover_orderpoints().ids)],
+        )
+
+    def action_meso_open_cover_rule(self, orderpoint_id):
+        """One bar of the cover chart: that vial's rule, if it is still among them."""
+        self.ensure_one()
+        return self._meso_dashboard_action(
+            "meso_inventory.stock_warehouse_orderpoint_action",
+            [("id", "=", int(orderpoint_id)), ("warehouse_id", "=", self.id)],
         )
 
     def action_meso_open_waste(self):

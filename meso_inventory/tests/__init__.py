@@ -5,6 +5,8 @@ from . import test_bad_numbers
 from . import test_catalogue
 from . import test_concurrency
 from . import test_confidentiality
+from . import test_dashboard_charts
+from . import test_demo_clinic
 from . import test_expiry_job
 from . import test_external_api
 from . import test_formulation
@@ -20,4 +22,5 @@ from . import test_security
 from . import test_stock_locks
 from . import test_treatment_session
 from . import test_ui_clickbot
+from . import test_ui_dashboard
 from . import test_ui_tours
