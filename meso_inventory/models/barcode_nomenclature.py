@@ -1,10 +1,9 @@
 import re
 
 from odoo import api, models
+from odoo.addons.barcodes_gs1_nomenclature.models.barcode_nomenclature import FNC1_CHAR
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.barcode import check_barcode_encoding
-
-from odoo.addons.barcodes_gs1_nomenclature.models.barcode_nomenclature import FNC1_CHAR
 
 # the lengths of a GTIN: GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13), GTIN-14
 GTIN_ENCODINGS = ("ean8", "upca", "ean13", "gtin14")

@@ -471,9 +471,11 @@ class MesoTreatmentSession(models.Model):
         """The line a scanned vial fills: the first of its product not scanned yet whose
         lot is empty or is the scanned one; else a new line of one vial."""
         line = self.line_ids.filtered(
-            lambda ln: ln.product_id == product
-            and not ln.udi_gtin
-            and (not ln.lot_id or not lot or ln.lot_id == lot)
+            lambda ln: (
+                ln.product_id == product
+                and not ln.udi_gtin
+                and (not ln.lot_id or not lot or ln.lot_id == lot)
+            )
         )[:1]
         if line:
             return line

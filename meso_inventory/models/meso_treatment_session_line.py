@@ -54,10 +54,12 @@ class MesoTreatmentSessionLine(models.Model):
             return self.browse()
         lot = self.env["stock.lot"].browse(vals.get("lot_id"))
         return self.filtered(
-            lambda line: line.udi_gtin
-            and (
-                ("product_id" in vals and vals["product_id"] != line.product_id.id)
-                or ("lot_id" in vals and line.udi_lot and lot.name != line.udi_lot)
+            lambda line: (
+                line.udi_gtin
+                and (
+                    ("product_id" in vals and vals["product_id"] != line.product_id.id)
+                    or ("lot_id" in vals and line.udi_lot and lot.name != line.udi_lot)
+                )
             )
         )
 

@@ -30,7 +30,9 @@ class StockPicking(models.Model):
         )
         if not warehouse:
             raise UserError(
-                self.env._("%(company)s has no clinic to receive into.", company=self.env.company.name)
+                self.env._(
+                    "%(company)s has no clinic to receive into.", company=self.env.company.name
+                )
             )
         receipt = self.create(self._meso_prepare_scan_receipt_values(warehouse))
         return {
@@ -154,7 +156,9 @@ class StockPicking(models.Model):
         if move_line:
             move_line.quantity += 1
         else:
-            move.move_line_ids = [Command.create(self._meso_prepare_scan_move_line_values(move, lot))]
+            move.move_line_ids = [
+                Command.create(self._meso_prepare_scan_move_line_values(move, lot))
+            ]
         move.picked = True
 
     def _meso_prepare_scan_move_values(self, product):

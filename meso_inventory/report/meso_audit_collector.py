@@ -485,9 +485,19 @@ class MesoAuditCollector(models.AbstractModel):
             users = names("res.users", {r[4] for r in lines.values()}, lambda user: user.name)
             products = names("product.product", {r[5] for r in lines.values()})
             for line_id in chunk:
-                (date, session_id, session, patient, user, product, gtin, lot, serial, expiry, done) = (
-                    lines[line_id]
-                )
+                (
+                    date,
+                    session_id,
+                    session,
+                    patient,
+                    user,
+                    product,
+                    gtin,
+                    lot,
+                    serial,
+                    expiry,
+                    done,
+                ) = lines[line_id]
                 yield (
                     date,
                     self._session_label(export, session_id, session),

@@ -139,7 +139,9 @@ class ScanCommon(MesoCommon):
             {"name": "Gauze", "is_storable": True, "barcode": "5412345100034"}
         )
         cls.manager = cls._create_user("scan-manager", "meso_inventory.group_manager")
-        cls.practitioner = cls._create_user("scan-practitioner", "meso_inventory.group_practitioner")
+        cls.practitioner = cls._create_user(
+            "scan-practitioner", "meso_inventory.group_practitioner"
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -268,7 +270,13 @@ class TestScanSession(ScanCommon):
     def _written(self, session):
         return sorted(
             session.line_ids.mapped(
-                lambda ln: (ln.product_id.id, ln.volume_ml, ln.lot_id.id, ln.udi_gtin, ln.udi_serial)
+                lambda ln: (
+                    ln.product_id.id,
+                    ln.volume_ml,
+                    ln.lot_id.id,
+                    ln.udi_gtin,
+                    ln.udi_serial,
+                )
             )
         )
 
@@ -301,8 +309,13 @@ class TestScanSession(ScanCommon):
         self.assertEqual(session.line_ids.lot_id, self.lot | self.other_lot)
         self.assertEqual(session.line_ids[1].volume_ml, 2.0)
         session.scan_vial(f"01{OTHER_GTIN}")  # a product without its line yet
-        added = session.line_ids.filtered(lambda ln: ln.product_id == self.other_vial.product_variant_id)
-        self.assertEqual((added.volume_ml, added.lot_id, added.udi_gtin), (5.0, self.env["stock.lot"], OTHER_GTIN))
+        added = session.line_ids.filtered(
+            lambda ln: ln.product_id == self.other_vial.product_variant_id
+        )
+        self.assertEqual(
+            (added.volume_ml, added.lot_id, added.udi_gtin),
+            (5.0, self.env["stock.lot"], OTHER_GTIN),
+        )
 
     def test_unscanned_rows_keep_the_product_gtin_and_a_changed_lot_drops_the_scan(self):
         session = self._planned([(self.vial, 2.0), (self.vial, 2.0)])
@@ -488,9 +501,13 @@ class TestScanExternalApi(HttpCase):
         self.assertEqual(receipt.picking_type_code, "incoming")
         code = f"01{GTIN}17{expiry}10API-LOT-1#21SN-9"
         for _index in range(2):
-            self.assertIs(self._call("api_manager", "stock.picking", "scan_vial", [receipt.id], code), True)
+            self.assertIs(
+                self._call("api_manager", "stock.picking", "scan_vial", [receipt.id], code), True
+            )
         with self.assertRaisesRegex(Fault, "No product has the GTIN"):
-            self._call("api_manager", "stock.picking", "scan_vial", [receipt.id], "0105412345100041")
+            self._call(
+                "api_manager", "stock.picking", "scan_vial", [receipt.id], "0105412345100041"
+            )
         self.env.invalidate_all()
         lot = receipt.move_line_ids.lot_id
         self.assertEqual((lot.name, receipt.move_line_ids.quantity), ("API-LOT-1", 2))
@@ -503,7 +520,9 @@ class TestScanExternalApi(HttpCase):
             }
         )
         self.assertIs(
-            self._call("api_practitioner", "meso.treatment.session", "scan_vial", [session.id], code),
+            self._call(
+                "api_practitioner", "meso.treatment.session", "scan_vial", [session.id], code
+            ),
             True,
         )
         self.env.invalidate_all()
