@@ -139,18 +139,21 @@ class StockPicking(models.Model):
         }
 
     def _meso_add_scanned_vial(self, product, lot):
-        """One vial of `lot` on this receipt: on the move of its product (created for
-        one vial if the receipt has none), on the line of that lot (created if needed).
-        The vials scanned replace what Odoo had reserved without a lot; the demand stays
-        what was ordered (Odoo receives what was scanned, a backorder for the rest)."""
+        """One vial of `lot` on this receipt: on the move of its product (created for one
+        vial if the receipt has none), on the line of that lot (created if needed). The
+        vials scanned replace what Odoo had reserved without a lot; the demand stays what
+        was ordered, the quantity is what was scanned (Odoo receives it, with a backorder
+        for what is missing)."""
         self.ensure_one()
+        if self.state == "draft":
+            # Ready: the receipt shows what was scanned (its Quantity column)
+            self.action_confirm()
         move = self.move_ids.filtered(
             lambda m: m.product_id == product and m.state not in ("done", "cancel")
         )[:1]
         if not move:
             move = self.env["stock.move"].create(self._meso_prepare_scan_move_values(product))
-            if self.state != "draft":
-                move._action_confirm()
+            move._action_confirm()
         move.move_line_ids.filtered(lambda ml: not ml.lot_id and not ml.picked).unlink()
         move_line = move.move_line_ids.filtered(lambda ml: ml.lot_id == lot)[:1]
         if move_line:

@@ -163,7 +163,9 @@ class TestScanReceipt(ScanCommon):
         return (
             sorted(lots.mapped(lambda lot: (lot.name, lot.expiration_date))),
             sorted(receipt.move_line_ids.mapped(lambda ml: (ml.lot_id.name, ml.quantity))),
-            sorted(receipt.move_ids.mapped(lambda m: (m.product_id.id, m.quantity))),
+            sorted(
+                receipt.move_ids.mapped(lambda m: (m.product_id.id, m.quantity, m.product_uom_qty))
+            ),
         )
 
     def test_each_scan_adds_one_vial_grouped_by_lot(self):
@@ -176,6 +178,7 @@ class TestScanReceipt(ScanCommon):
             self.assertIs(receipt.scan_vial(code), True)
         self.assertEqual(len(receipt.move_ids), 1)
         self.assertEqual(receipt.move_ids.quantity, 3)
+        self.assertEqual(receipt.state, "assigned")
         lines = {ml.lot_id.name: ml.quantity for ml in receipt.move_line_ids}
         self.assertEqual(lines, {"LOT-A1": 2, "LOT-B2": 1})
         lot_b = receipt.move_line_ids.lot_id.filtered(lambda lot: lot.name == "LOT-B2")

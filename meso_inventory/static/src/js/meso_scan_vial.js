@@ -2,6 +2,7 @@
 import { Component } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { RPCError } from "@web/core/network/rpc";
+import { Mutex } from "@web/core/utils/concurrency";
 import { registry } from "@web/core/registry";
 import { useBus, useService } from "@web/core/utils/hooks";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
@@ -18,7 +19,11 @@ export class MesoScanVial extends Component {
     setup() {
         this.orm = useService("orm");
         this.notification = useService("notification");
-        useBus(useService("barcode").bus, "barcode_scanned", (ev) => this.onScan(ev.detail.barcode));
+        // a scanner reads faster than the server answers: one scan after the other
+        this.mutex = new Mutex();
+        useBus(useService("barcode").bus, "barcode_scanned", (ev) =>
+            this.mutex.exec(() => this.onScan(ev.detail.barcode))
+        );
     }
 
     async onScan(barcode) {
