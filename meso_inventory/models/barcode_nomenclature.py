@@ -37,7 +37,7 @@ class BarcodeNomenclature(models.Model):
         barcode service does. A plain GTIN (an EAN-13 on the box) gives the GTIN alone.
         Anything else is refused with a UserError naming the code."""
         self.ensure_one()
-        code = (barcode or "").strip()
+        code = str(barcode or "").strip()
         if not code:
             raise UserError(self.env._("Nothing was scanned."))
         normalised = code
