@@ -7,7 +7,13 @@
     "website": "https://github.com/meso-inventory/meso_inventory",
     "author": "meso_inventory contributors",
     "license": "LGPL-3",
-    "depends": ["stock", "product_expiry", "purchase_stock", "mail"],
+    "depends": [
+        "stock",
+        "product_expiry",
+        "purchase_stock",
+        "mail",
+        "barcodes_gs1_nomenclature",
+    ],
     "external_dependencies": {"python": ["xlsxwriter", "openpyxl"]},
     "data": [
         "security/meso_inventory_security.xml",
@@ -24,6 +30,7 @@
         "views/meso_opened_vial_views.xml",
         "views/meso_treatment_consumption_views.xml",
         "views/stock_lot_views.xml",
+        "views/stock_picking_views.xml",
         "views/stock_warehouse_orderpoint_views.xml",
         "views/res_config_settings_views.xml",
         "views/stock_quant_views.xml",
@@ -46,6 +53,8 @@
         "web.assets_backend": [
             "meso_inventory/static/src/scss/*.scss",
             "meso_inventory/static/src/components/*",
+            "meso_inventory/static/src/js/*.js",
+            "meso_inventory/static/src/js/*.xml",
         ],
         "web.assets_tests": ["meso_inventory/static/tests/tours/*.js"],
     },

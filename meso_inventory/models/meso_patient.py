@@ -48,6 +48,15 @@ class MesoPatient(models.Model):
     screened_on = fields.Date("Last screening", tracking=True)
     formulation_ids = fields.One2many("meso.formulation", "patient_id")
     session_ids = fields.One2many("meso.treatment.session", "patient_id")
+    udi_register_ids = fields.One2many(
+        "meso.treatment.consumption",
+        "patient_id",
+        "UDI register",
+        domain=[("udi_register", "=", True), ("session_state", "=", "done")],
+        readonly=True,
+        help="Every device whose UDI the clinic keeps (class III implantable) the patient "
+        "received.",
+    )
     formulation_count = fields.Integer(compute="_compute_counts")
     session_count = fields.Integer(compute="_compute_counts")
     next_session_date = fields.Datetime(compute="_compute_counts")
@@ -96,4 +105,14 @@ class MesoPatient(models.Model):
         )
         action["domain"] = [("patient_id", "=", self.id)]
         action["context"] = {"default_patient_id": self.id}
+        return action
+
+    def action_view_udi_register(self):
+        """The patient's UDI register, to filter and group."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "meso_inventory.meso_treatment_consumption_action_udi_register"
+        )
+        action["name"] = self.env._("UDI register of %(patient)s", patient=self.name)
+        action["domain"] = [("patient_id", "=", self.id), ("udi_register", "=", True)]
         return action

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from .barcode_nomenclature import gtin14
+
 # ml below which a vial counts as empty (a hundredth of a ml)
 ML_PRECISION = 2
 
@@ -50,6 +52,20 @@ class MesoTreatmentConsumption(models.Model):
     returned_at = fields.Datetime("Returned on", readonly=True)
     return_picking_id = fields.Many2one(
         "stock.picking", "Return", readonly=True, groups="stock.group_stock_user"
+    )
+    # the device's UDI as given: scanned at the session, or read from the product and lot
+    udi_gtin = fields.Char("GTIN", readonly=True)
+    udi_serial = fields.Char("Serial number", readonly=True)
+    udi_expiry = fields.Date("Expiry", readonly=True)
+    udi_scanned = fields.Boolean(
+        "Scanned", readonly=True, help="The vial's DataMatrix was scanned at the session."
+    )
+    udi_register = fields.Boolean(
+        "UDI register",
+        related="product_id.meso_udi_register",
+        store=True,
+        index=True,
+        help="A device whose UDI the clinic must keep (class III implantable).",
     )
 
     @api.model
@@ -122,8 +138,27 @@ class MesoTreatmentConsumption(models.Model):
                 "lot_id": lot.id,
                 "volume_ml": volume_ml,
             },
+            **self._meso_prepare_udi_values(line, lot),
             **values,
         )
+
+    @api.model
+    def _meso_prepare_udi_values(self, line, lot):
+        """The UDI of the vials a line took from a lot: the one scanned for the line when
+        it is of this lot, else the product's GTIN and the lot's expiry."""
+        scanned = bool(line.udi_gtin) and (not line.udi_lot or line.udi_lot == lot.name)
+        expiry = fields.Date.to_date(lot.expiration_date) if lot.expiration_date else False
+        if not scanned:
+            return {
+                "udi_gtin": gtin14(line.product_id.barcode) or False,
+                "udi_expiry": expiry,
+            }
+        return {
+            "udi_gtin": line.udi_gtin,
+            "udi_serial": line.udi_serial if line.udi_lot else False,
+            "udi_expiry": line.udi_expiry or expiry,
+            "udi_scanned": True,
+        }
 
     @api.model
     def _meso_unit_costs(self, moves):

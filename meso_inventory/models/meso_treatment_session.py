@@ -46,7 +46,12 @@ Allocation = namedtuple("Allocation", ["sessions", "draws", "pickings"])
 class MesoTreatmentSession(models.Model):
     _name = "meso.treatment.session"
     _description = "Mesotherapy treatment session"
-    _inherit = ["mail.thread", "mail.activity.mixin", "meso.company.check.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "meso.company.check.mixin",
+        "meso.scan.mixin",
+    ]
     _order = "date desc, id desc"
     _check_company_auto = True
 
@@ -316,15 +321,16 @@ class MesoTreatmentSession(models.Model):
     # ------------------------------------------------------------------
     # Screening
     # ------------------------------------------------------------------
-    def _meso_screening_reasons(self):
-        """Every reason not to treat this patient with these vials."""
+    def _meso_screening_reasons(self, products=None):
+        """Every reason not to treat this patient with these vials (the session's, or
+        `products`)."""
         self.ensure_one()
         patient = self.patient_id
         if not patient:
             return []
         reasons = []
         allergies = patient.allergy_ingredient_ids
-        for product in self.line_ids.product_id:
+        for product in self.line_ids.product_id if products is None else products:
             composition = product.meso_composition_ids
             for ingredient in (composition.ingredient_id & allergies).sorted("name"):
                 reasons.append(
@@ -394,6 +400,137 @@ class MesoTreatmentSession(models.Model):
                 )
             )
         )
+
+    # ------------------------------------------------------------------
+    # Scanning
+    # ------------------------------------------------------------------
+    def scan_vial(self, barcode):
+        """The vial the practitioner takes, scanned (its GS1 DataMatrix): the line of
+        its product gets its lot and keeps its UDI, or a line of one vial is added.
+        Refused, with nothing written, when the code cannot be read, the product or the
+        lot cannot be injected into this patient at this session, or the lot is not in
+        the clinic's records: a lot is received (and created) at the receipt, never at
+        the session."""
+        self.ensure_one()
+        self.check_access("write")
+        self._meso_check_open_record()
+        udi, product = self._meso_read_udi(barcode)
+        lot = self._meso_scan_lot(udi, product)
+        self._meso_check_scan_screening(udi, product)
+        self._meso_scan_line(product, lot).write(self._meso_prepare_scan_values(udi, lot))
+        return True
+
+    def _meso_scan_lot(self, udi, product):
+        """The clinic's lot of a scanned vial, checked as the completion would."""
+        code = self.env["barcode.nomenclature"]._meso_printable(udi["code"])
+        if not udi["lot"]:
+            # a GTIN alone names the product: its line stays on first-expired, first-out
+            return self.env["stock.lot"]
+        lots = self.env["stock.lot"].search(
+            [("product_id", "=", product.id), ("name", "=", udi["lot"])]
+        )
+        lot = lots.filtered(lambda lt: lt.company_id in (self.company_id, lt.browse()))[:1]
+        if not lot and lots:
+            raise UserError(
+                self.env._(
+                    "Lot %(lot)s of %(product)s (scanned: %(code)s) belongs to %(company)s, "
+                    "not to %(clinic)s: it cannot be injected here.",
+                    lot=udi["lot"],
+                    product=product.display_name,
+                    code=code,
+                    company=lots[0].company_id.name,
+                    clinic=self.company_id.name,
+                )
+            )
+        if not lot:
+            raise UserError(
+                self.env._(
+                    "Lot %(lot)s of %(product)s (scanned: %(code)s) was never received in "
+                    "the clinic: receive it first (Receive by scanning), then scan the vial "
+                    "again.",
+                    lot=udi["lot"],
+                    product=product.display_name,
+                    code=code,
+                )
+            )
+        self._meso_check_udi_expiry(udi, lot)
+        if lot.expiration_date and lot.expiration_date <= self.date:
+            raise UserError(
+                self.env._(
+                    "Lot %(lot)s of %(product)s (scanned: %(code)s) expired on %(date)s, "
+                    "before this session: take another vial.",
+                    lot=lot.name,
+                    product=product.display_name,
+                    code=code,
+                    date=fields.Date.to_string(lot.expiration_date),
+                )
+            )
+        if lot.meso_quarantine_qty > 0:
+            raise UserError(
+                self.env._(
+                    "Lot %(lot)s of %(product)s (scanned: %(code)s) is in quarantine: it "
+                    "must not be injected. Take another vial.",
+                    lot=lot.name,
+                    product=product.display_name,
+                    code=code,
+                )
+            )
+        return lot
+
+    def _meso_check_scan_screening(self, udi, product):
+        """The screening of Complete, for the scanned product: what a clinic manager's
+        override approved for this session does not refuse the scan."""
+        reasons = self._meso_screening_reasons(products=product)
+        keys = self.with_context(lang="en_US")._meso_screening_reasons(products=product)
+        approved = set((self.override_contraindications or "").splitlines())
+        if self.sudo().override_reason:
+            reasons = [
+                reason for reason, key in zip(reasons, keys, strict=True) if key not in approved
+            ]
+        if reasons:
+            raise UserError(
+                self.env._(
+                    "%(product)s (scanned: %(code)s) cannot be injected into %(patient)s:"
+                    "\n- %(reasons)s",
+                    product=product.display_name,
+                    code=self.env["barcode.nomenclature"]._meso_printable(udi["code"]),
+                    patient=self.patient_id.name,
+                    reasons="\n- ".join(reasons),
+                )
+            )
+
+    def _meso_scan_line(self, product, lot):
+        """The line a scanned vial fills: the first of its product not scanned yet whose
+        lot is empty or is the scanned one; else a new line of one vial."""
+        line = self.line_ids.filtered(
+            lambda ln: (
+                ln.product_id == product
+                and not ln.udi_gtin
+                and (not ln.lot_id or not lot or ln.lot_id == lot)
+            )
+        )[:1]
+        if line:
+            return line
+        return self.env["meso.treatment.session.line"].create(
+            {
+                "session_id": self.id,
+                "sequence": max(self.line_ids.mapped("sequence"), default=0) + 1,
+                "product_id": product.id,
+                "volume_ml": product.meso_volume_ml,
+            }
+        )
+
+    def _meso_prepare_scan_values(self, udi, lot):
+        """What a scan writes on its line (extend with super())."""
+        values = {
+            "udi_gtin": udi["gtin"],
+            "udi_lot": udi["lot"] or False,
+            "udi_serial": udi["serial"] or False,
+            "udi_expiry": udi["expiry"] or self._meso_udi_expiry_of(lot) or False,
+        }
+        if lot:
+            values["lot_id"] = lot.id
+        return values
 
     # ------------------------------------------------------------------
     # Completion

@@ -25,6 +25,11 @@ class MesoTreatmentSessionLine(models.Model):
     lot_ids = fields.Many2many("stock.lot", compute="_compute_consumed", string="Lots used")
     vial_qty = fields.Float("Vials from stock", compute="_compute_consumed")
     waste_ml = fields.Float("Waste (ml)", compute="_compute_consumed")
+    # the UDI of the vial scanned for this line (scan_vial); the ledger keeps it
+    udi_gtin = fields.Char("Scanned GTIN", readonly=True, copy=False)
+    udi_lot = fields.Char("Scanned lot", readonly=True, copy=False)
+    udi_serial = fields.Char("Scanned serial", readonly=True, copy=False)
+    udi_expiry = fields.Date("Scanned expiry", readonly=True, copy=False)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -38,7 +43,29 @@ class MesoTreatmentSessionLine(models.Model):
         if vals.get("session_id"):
             sessions |= sessions.browse(vals["session_id"])
         sessions._meso_check_open_record()
-        return super().write(vals)
+        stale = self._meso_stale_udi(vals)
+        result = super().write(vals)
+        if stale:
+            stale.write(
+                {"udi_gtin": False, "udi_lot": False, "udi_serial": False, "udi_expiry": False}
+            )
+        return result
+
+    def _meso_stale_udi(self, vals):
+        """The lines whose scanned UDI no longer applies once `vals` are written:
+        another vial, or another lot than the one scanned."""
+        if "udi_gtin" in vals or not {"product_id", "lot_id"}.intersection(vals):
+            return self.browse()
+        lot = self.env["stock.lot"].browse(vals.get("lot_id"))
+        return self.filtered(
+            lambda line: (
+                line.udi_gtin
+                and (
+                    ("product_id" in vals and vals["product_id"] != line.product_id.id)
+                    or ("lot_id" in vals and line.udi_lot and lot.name != line.udi_lot)
+                )
+            )
+        )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_closed(self):

@@ -43,6 +43,26 @@ class ProductTemplate(models.Model):
     meso_regulatory_ref = fields.Char(
         "Regulatory reference", help="CE certificate or FDA clearance number."
     )
+    meso_device_class = fields.Selection(
+        [
+            ("medicine", "Medicinal product"),
+            ("i", "Class I"),
+            ("iia", "Class IIa"),
+            ("iib", "Class IIb"),
+            ("iii", "Class III (implantable)"),
+        ],
+        "Device class",
+        help="Its class under the EU Medical Device Regulation (MDR): injectable dermal "
+        "fillers and skin boosters are class III (Annex XVI).",
+    )
+    meso_udi_register = fields.Boolean(
+        "UDI register required",
+        compute="_compute_meso_udi_register",
+        store=True,
+        readonly=False,
+        help="The clinic keeps the UDI (GTIN, lot, serial, expiry) of every device of this "
+        "product a patient receives (MDR Art. 27(9), class III implantable devices).",
+    )
     meso_storage_note = fields.Char("Storage", help="e.g. 2–8 °C, protect from light.")
     meso_composition_ids = fields.One2many(
         "meso.composition.line", "product_tmpl_id", "Composition", copy=True
@@ -60,6 +80,11 @@ class ProductTemplate(models.Model):
             template.meso_injection_approved = (
                 template.meso_regulatory_status in APPROVED_FOR_INJECTION
             )
+
+    @api.depends("meso_device_class")
+    def _compute_meso_udi_register(self):
+        for template in self:
+            template.meso_udi_register = template.meso_device_class == "iii"
 
     @api.model
     def _meso_vial_stock_values(self):
@@ -103,6 +128,10 @@ class ProductTemplate(models.Model):
             self.update(self._meso_vial_stock_values())
             self.company_id = self.company_id or self.env.company
             self.route_ids |= self._meso_buy_route() or self.env["stock.route"]
+
+    @api.constrains("meso_is_vial")
+    def _check_meso_gtin(self):
+        self.filtered("meso_is_vial").product_variant_ids._check_meso_gtin()
 
     @api.constrains(
         "meso_is_vial",

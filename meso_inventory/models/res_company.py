@@ -72,3 +72,29 @@ class ResCompany(models.Model):
             .users.filtered(lambda u: not u.share and u.active and self in u.company_ids)
             .sorted("id")
         )
+
+    # ------------------------------------------------------------------
+    # Scanning
+    # ------------------------------------------------------------------
+    def _meso_gs1_nomenclature(self):
+        """The GS1 nomenclature a vial's code is read with: the company's own when it
+        is a GS1 one, else Odoo's default GS1 nomenclature."""
+        self.ensure_one()
+        nomenclature = self.sudo().nomenclature_id
+        if nomenclature.is_gs1_nomenclature:
+            return nomenclature
+        return self.env.ref("barcodes_gs1_nomenclature.default_gs1_nomenclature").sudo()
+
+    @api.model
+    def _meso_setup_gs1_nomenclature(self):
+        """Companies on Odoo's default (non-GS1) nomenclature read barcodes with the
+        default GS1 one: the web client's barcode service then turns a scanner's
+        `Alt029` into the FNC1 separator, and a product search by a scanned DataMatrix
+        finds the product by its GTIN. A company with a nomenclature of its own keeps it."""
+        default = self.env.ref("barcodes.default_barcode_nomenclature", raise_if_not_found=False)
+        gs1 = self.env.ref(
+            "barcodes_gs1_nomenclature.default_gs1_nomenclature", raise_if_not_found=False
+        )
+        if not (default and gs1):
+            return
+        self.sudo().search([("nomenclature_id", "in", [default.id, False])]).nomenclature_id = gs1

@@ -46,6 +46,7 @@ class MesoAuditCollector(models.AbstractModel):
             ("reorder", _lt("Reorder status"), None),
             ("count", _lt("Count sheet"), None),
             ("recall", _lt("Recall"), None),
+            ("udi", _lt("UDI register"), None),
         ]
 
     @api.model
@@ -426,6 +427,89 @@ class MesoAuditCollector(models.AbstractModel):
     def _pseudonym(self, prefix, scope, record_id):
         digest = hmac(self.env(su=True), scope, record_id)
         return f"{prefix}-{digest[:10].upper()}"
+
+    # ------------------------------------------------------------------
+    # UDI register
+    # ------------------------------------------------------------------
+    @api.model
+    def _columns_udi(self):
+        # one row per device of the UDI register a patient received (MDR Art. 27(9))
+        return [
+            Column("date", _lt("Date"), "datetime", 17),
+            Column("session", _lt("Session"), "text", 16),
+            Column("patient", _lt("Patient"), "text", 24),
+            Column("practitioner", _lt("Practitioner"), "text", 20),
+            Column("product", _lt("Product"), "text", 40),
+            Column("gtin", _lt("GTIN"), "text", 16),
+            Column("lot", _lt("Lot"), "text", 16),
+            Column("serial", _lt("Serial number"), "text", 16),
+            Column("expiry", _lt("Expiry"), "date", 12),
+            Column("scanned", _lt("Scanned"), "text", 9),
+        ]
+
+    @api.model
+    def _rows_udi(self, export, reads):
+        """The consumption lines of UDI-register devices in date order, read CHUNK at a
+        time with one query each, as the consumption sheet."""
+        Consumption = self.env["meso.treatment.consumption"]
+        Consumption.check_field_access_rights("read", ["patient_id", "udi_gtin"])
+        ids = Consumption.search(
+            self._consumption_domain(export) + [("udi_register", "=", True)],
+            order="date, session_id, id",
+        ).ids
+        names = self._names()
+        local = self._local_time()
+        scanned = {True: self.env._("yes"), False: self.env._("no")}
+        for chunk in split_every(CHUNK, ids):
+            lines = {
+                row[0]: row[1:]
+                for row in self.env.execute_query(
+                    SQL(
+                        """SELECT c.id, %s, s.id, s.name, c.patient_id, c.practitioner_id,
+                                  c.product_id, c.udi_gtin, l.name, c.udi_serial,
+                                  c.udi_expiry, c.udi_scanned
+                             FROM meso_treatment_consumption c
+                             JOIN meso_treatment_session s ON s.id = c.session_id
+                             JOIN stock_lot l ON l.id = c.lot_id
+                            WHERE c.id = ANY(%s)""",
+                        local(SQL("c.date")),
+                        list(chunk),
+                    )
+                )
+            }
+            patients = names(
+                "meso.patient",
+                {r[3] for r in lines.values()},
+                lambda patient: self._patient_label(export, patient),
+            )
+            users = names("res.users", {r[4] for r in lines.values()}, lambda user: user.name)
+            products = names("product.product", {r[5] for r in lines.values()})
+            for line_id in chunk:
+                (
+                    date,
+                    session_id,
+                    session,
+                    patient,
+                    user,
+                    product,
+                    gtin,
+                    lot,
+                    serial,
+                    expiry,
+                    done,
+                ) = lines[line_id]
+                yield (
+                    date,
+                    self._session_label(export, session_id, session),
+                    patients.get(patient, ""),
+                    users.get(user, ""),
+                    products[product],
+                    gtin or "",
+                    lot,
+                    serial or "",
+                    expiry,
+                    scanned[bool(done)],
+                )
 
     # ------------------------------------------------------------------
     # Reorder status

@@ -18,6 +18,7 @@ from . import test_reorder
 from . import test_replenishment
 from . import test_reporting
 from . import test_roles
+from . import test_scan
 from . import test_security
 from . import test_stock_locks
 from . import test_treatment_session
