@@ -248,10 +248,7 @@ class StockWarehouseOrderpoint(models.Model):
         reordered now (Odoo's own trigger on the consumption usually has), then alert
         purchasing about the RFQs that grew. The nightly scheduler is only the safety net."""
         orderpoints = self
-        # the quantities changed, not the rules' lead days (Odoo reads the routes' rules
-        # again for those, six queries a rule)
-        quantities = ["qty_on_hand", "qty_forecast", "qty_to_order", "meso_open_rfq_qty"]
-        orderpoints.invalidate_recordset(quantities)
+        orderpoints.invalidate_recordset()
         below = orderpoints.filtered(
             lambda op: (
                 float_compare(
@@ -267,7 +264,7 @@ class StockWarehouseOrderpoint(models.Model):
                 below.filtered(
                     lambda op, c=company: op.company_id == c
                 )._procure_orderpoint_confirm(company_id=company, raise_user_error=False)
-            orderpoints.invalidate_recordset(quantities)
+            orderpoints.invalidate_recordset()
         reordered = orderpoints.filtered(
             lambda op: (
                 float_compare(
