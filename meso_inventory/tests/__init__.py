@@ -8,6 +8,7 @@ from . import test_confidentiality
 from . import test_expiry_job
 from . import test_external_api
 from . import test_formulation
+from . import test_french
 from . import test_lot_expiry
 from . import test_packaging
 from . import test_practitioner_day
