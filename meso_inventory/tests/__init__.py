@@ -10,6 +10,7 @@ from . import test_demo_clinic
 from . import test_expiry_job
 from . import test_external_api
 from . import test_formulation
+from . import test_french
 from . import test_lot_expiry
 from . import test_packaging
 from . import test_practitioner_day
