@@ -56,11 +56,12 @@ class BarcodeNomenclature(models.Model):
             if not key:
                 continue
             if udi[key] is not None:
+                identifier = "(" + element["ai"] + ")"
                 raise UserError(
                     self.env._(
                         "The code %(code)s carries its %(ai)s twice: scan it again.",
                         code=self._meso_printable(code),
-                        ai=f"({element['ai']})",
+                        ai=identifier,
                     )
                 )
             udi[key] = element["value"] or None
