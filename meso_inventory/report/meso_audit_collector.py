@@ -327,26 +327,37 @@ class MesoAuditCollector(models.AbstractModel):
 
     @api.model
     def _rows_consumption(self, export, reads):
-        """The consumption lines in date order, read CHUNK at a time with one query each
-        and not kept: memory stays flat whatever the number of lines."""
         Consumption = self.env["meso.treatment.consumption"]
         Consumption.check_field_access_rights("read", ["cost", "volume_ml", "patient_id"])
-        ids = Consumption.search(self._consumption_domain(export), order="date, session_id, id").ids
+        columns = ["l.name", "c.volume_ml", "c.vial_qty", "c.waste_ml", "c.cost"]
+        yield from self._ledger_rows(export, [], columns)
+
+    @api.model
+    def _ledger_rows(self, export, domain, columns):
+        """The ledger lines of the export (and `domain`) in date order, read CHUNK at a
+        time with one query each and not kept: memory stays flat whatever the number of
+        lines. Each row: date, session, patient, practitioner, product, then the values of
+        `columns` (SQL expressions over the ledger `c` and the lot `l`)."""
+        Consumption = self.env["meso.treatment.consumption"]
+        ids = Consumption.search(
+            self._consumption_domain(export) + domain, order="date, session_id, id"
+        ).ids
         names = self._names()
         local = self._local_time()
+        extra = SQL(", ").join(SQL(column) for column in columns)
         for chunk in split_every(CHUNK, ids):
             lines = {
                 row[0]: row[1:]
                 for row in self.env.execute_query(
                     SQL(
                         """SELECT c.id, %s, s.id, s.name, c.patient_id, c.practitioner_id,
-                                  c.product_id, l.name, c.volume_ml, c.vial_qty, c.waste_ml,
-                                  c.cost
+                                  c.product_id, %s
                              FROM meso_treatment_consumption c
                              JOIN meso_treatment_session s ON s.id = c.session_id
                              JOIN stock_lot l ON l.id = c.lot_id
                             WHERE c.id = ANY(%s)""",
                         local(SQL("c.date")),
+                        extra,
                         list(chunk),
                     )
                 )
@@ -359,20 +370,14 @@ class MesoAuditCollector(models.AbstractModel):
             users = names("res.users", {r[4] for r in lines.values()}, lambda user: user.name)
             products = names("product.product", {r[5] for r in lines.values()})
             for line_id in chunk:
-                (date, session_id, session, patient, user, product, lot, ml, vials, waste, cost) = (
-                    lines[line_id]
-                )
+                date, session_id, session, patient, user, product, *values = lines[line_id]
                 yield (
                     date,
                     self._session_label(export, session_id, session),
                     patients.get(patient, ""),
                     users.get(user, ""),
                     products[product],
-                    lot,
-                    ml,
-                    vials,
-                    waste,
-                    cost,
+                    *values,
                 )
 
     @api.model
@@ -449,67 +454,14 @@ class MesoAuditCollector(models.AbstractModel):
 
     @api.model
     def _rows_udi(self, export, reads):
-        """The consumption lines of UDI-register devices in date order, read CHUNK at a
-        time with one query each, as the consumption sheet."""
+        """The ledger lines of UDI-register devices, read as the consumption sheet's."""
         Consumption = self.env["meso.treatment.consumption"]
         Consumption.check_field_access_rights("read", ["patient_id", "udi_gtin"])
-        ids = Consumption.search(
-            self._consumption_domain(export) + [("udi_register", "=", True)],
-            order="date, session_id, id",
-        ).ids
-        names = self._names()
-        local = self._local_time()
         scanned = {True: self.env._("yes"), False: self.env._("no")}
-        for chunk in split_every(CHUNK, ids):
-            lines = {
-                row[0]: row[1:]
-                for row in self.env.execute_query(
-                    SQL(
-                        """SELECT c.id, %s, s.id, s.name, c.patient_id, c.practitioner_id,
-                                  c.product_id, c.udi_gtin, l.name, c.udi_serial,
-                                  c.udi_expiry, c.udi_scanned
-                             FROM meso_treatment_consumption c
-                             JOIN meso_treatment_session s ON s.id = c.session_id
-                             JOIN stock_lot l ON l.id = c.lot_id
-                            WHERE c.id = ANY(%s)""",
-                        local(SQL("c.date")),
-                        list(chunk),
-                    )
-                )
-            }
-            patients = names(
-                "meso.patient",
-                {r[3] for r in lines.values()},
-                lambda patient: self._patient_label(export, patient),
-            )
-            users = names("res.users", {r[4] for r in lines.values()}, lambda user: user.name)
-            products = names("product.product", {r[5] for r in lines.values()})
-            for line_id in chunk:
-                (
-                    date,
-                    session_id,
-                    session,
-                    patient,
-                    user,
-                    product,
-                    gtin,
-                    lot,
-                    serial,
-                    expiry,
-                    done,
-                ) = lines[line_id]
-                yield (
-                    date,
-                    self._session_label(export, session_id, session),
-                    patients.get(patient, ""),
-                    users.get(user, ""),
-                    products[product],
-                    gtin or "",
-                    lot,
-                    serial or "",
-                    expiry,
-                    scanned[bool(done)],
-                )
+        columns = ["c.udi_gtin", "l.name", "c.udi_serial", "c.udi_expiry", "c.udi_scanned"]
+        for row in self._ledger_rows(export, [("udi_register", "=", True)], columns):
+            *head, gtin, lot, serial, expiry, done = row
+            yield (*head, gtin or "", lot, serial or "", expiry, scanned[bool(done)])
 
     # ------------------------------------------------------------------
     # Reorder status
