@@ -89,6 +89,7 @@ class MesoTreatmentSession(models.Model):
     )
     line_ids = fields.One2many("meso.treatment.session.line", "session_id", "Vials", copy=True)
     consumption_ids = fields.One2many("meso.treatment.consumption", "session_id", "Lots used")
+    adverse_event_ids = fields.One2many("meso.adverse.event", "session_id", "Adverse events")
     lot_ids = fields.Many2many("stock.lot", compute="_compute_lot_ids", string="Lots")
     # stock documents are the Inventory users' to open; practitioners reach the lots
     # through the ledger (consumption_ids)
@@ -582,6 +583,7 @@ class MesoTreatmentSession(models.Model):
                         product=product.display_name,
                     )
                 )
+            lot._meso_check_not_recalled()
             if lot.expiration_date and lot.expiration_date <= self.date:
                 raise UserError(
                     self.env._(
@@ -701,6 +703,7 @@ class MesoTreatmentSession(models.Model):
                 ("warehouse_id", "in", self.warehouse_id.ids),
                 ("state", "=", "open"),
                 ("remaining_ml", ">", 0),
+                ("lot_id.meso_recall_state", "!=", "recalled"),
                 ("opened_at", "<=", max(self.mapped("date"))),
                 ("beyond_use_at", ">", min(self.mapped("date"))),
             ]
