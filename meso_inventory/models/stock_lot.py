@@ -412,7 +412,7 @@ class StockLot(models.Model):
             raise UserError(self.env._("Lot %(lot)s is already recalled.", lot=recalled[0].name))
         self.write(values)
         for lot in self:
-            lot.message_post(
+            lot._message_log(
                 body=escape(
                     self.env._(
                         "Recalled by %(issuer)s, notice %(reference)s: %(reason)s",
@@ -564,7 +564,7 @@ class StockLot(models.Model):
             raise UserError(self.env._("Lot %(lot)s is not recalled.", lot=not_recalled[0].name))
         self.write({"meso_recall_state": "lifted", "meso_recall_lifted_at": fields.Datetime.now()})
         for lot in self:
-            lot.message_post(
+            lot._message_log(
                 body=escape(
                     self.env._(
                         "Recall %(reference)s lifted%(reason)s. What is in quarantine stays "
@@ -751,7 +751,7 @@ class StockLot(models.Model):
         every done move of the lot in its company's stock, by where it came from or went,
         and what is left (in quarantine, on hand). received = consumed + discarded +
         quarantined + returned + on hand, as nothing else leaves or enters the stock
-        (discarded: scrapped or counted out, net of counted in). Sessions are listed with
+        (received: from vendors or counted in; discarded: scrapped or counted out). Sessions are listed with
         the patient pseudonymised unless `named`."""
         self.ensure_one()
         rounding = self.product_uom_id.rounding
@@ -759,7 +759,7 @@ class StockLot(models.Model):
             ("received", "consumed", "discarded", "quarantined", "returned", "on_hand"), 0.0
         )
         # source usage → the figure it feeds, counted in; destination usage → counted out
-        incoming = {"supplier": "received", "customer": "consumed", "inventory": "discarded"}
+        incoming = {"supplier": "received", "inventory": "received", "customer": "consumed"}
         for source, destination, quantity in self.env["stock.move.line"]._read_group(
             [
                 ("lot_id", "=", self.id),
@@ -783,7 +783,7 @@ class StockLot(models.Model):
             elif incoming.get(source.usage) == "received":
                 figures["received"] += quantity
             else:
-                # a cancelled session's vials coming back, a count that found more
+                # a cancelled session's vials coming back
                 figures[incoming.get(source.usage, "discarded")] -= quantity
         quarantine = self._meso_quarantine_quants()
         figures["quarantined"] = sum(quarantine.mapped("quantity"))

@@ -33,7 +33,7 @@ class MesoLotRecallReport(models.TransientModel):
 
     def _meso_figure_labels(self):
         return {
-            "received": self.env._("Received"),
+            "received": self.env._("Received (receipts, counted in)"),
             "consumed": self.env._("Consumed in sessions"),
             "discarded": self.env._("Discarded (scrapped, counted out)"),
             "quarantined": self.env._("In quarantine"),
