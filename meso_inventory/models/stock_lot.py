@@ -751,8 +751,8 @@ class StockLot(models.Model):
         every done move of the lot in its company's stock, by where it came from or went,
         and what is left (in quarantine, on hand). received = consumed + discarded +
         quarantined + returned + on hand, as nothing else leaves or enters the stock
-        (received: from vendors or counted in; discarded: scrapped or counted out). Sessions are listed with
-        the patient pseudonymised unless `named`."""
+        (received: from vendors or counted in; discarded: scrapped or counted out).
+        Sessions are listed with the patient pseudonymised unless `named`."""
         self.ensure_one()
         rounding = self.product_uom_id.rounding
         figures = dict.fromkeys(

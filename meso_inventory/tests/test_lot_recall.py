@@ -73,6 +73,10 @@ class TestLotRecall(HttpCase, MesoCommon):
             # as between two requests: the next session finds the vial this one opened
             cls.env.flush_all()
         cls.open_vials = cls.env["meso.opened.vial"].search([("lot_id", "=", cls.lot.id)])
+        # planned with the lot before the notice came
+        cls.planned = cls._session(
+            cls.patients[0], [(cls.vial, 2.0, cls.lot)], practitioner_id=cls.practitioner.id
+        )
         cls.lot.with_user(cls.manager).action_meso_recall(NOTICE)
 
     @classmethod
@@ -168,27 +172,7 @@ class TestLotRecall(HttpCase, MesoCommon):
 
     def test_recalled_lot_is_never_consumed(self):
         self._stock(self.lot, 3)
-        session = (
-            self.env["meso.treatment.session"]
-            .with_user(self.practitioner)
-            .create(
-                {
-                    "patient_id": self.patients[0].id,
-                    "warehouse_id": self.warehouse.id,
-                    "line_ids": [
-                        (
-                            0,
-                            0,
-                            {
-                                "product_id": self.product.id,
-                                "volume_ml": 2.0,
-                                "lot_id": self.lot.id,
-                            },
-                        )
-                    ],
-                }
-            )
-        )
+        session = self.planned.with_user(self.practitioner)
         with self.assertRefused(UserError, "VC-2411.*recalled.*FSN-2026-014"):
             session.with_user(self.practitioner).action_done()
         self.assertEqual(session.state, "planned")
@@ -198,6 +182,26 @@ class TestLotRecall(HttpCase, MesoCommon):
         self.assertIn("FSN-2026-014", fault.exception.faultString)
         session.invalidate_recordset()
         self.assertEqual(session.state, "planned")
+        # nor picked or scanned for a session to come
+        line = {"product_id": self.product.id, "volume_ml": 2.0, "lot_id": self.lot.id}
+        with self.assertRefused(UserError, "recalled.*FSN-2026-014"):
+            self.env["meso.treatment.session"].with_user(self.practitioner).create(
+                {
+                    "patient_id": self.patients[1].id,
+                    "warehouse_id": self.warehouse.id,
+                    "line_ids": [(0, 0, line)],
+                }
+            )
+        other = self._session(self.patients[1], [(self.vial, 2.0)])
+        with self.assertRaises(xmlrpc.client.Fault) as fault:
+            self._rpc(
+                self.practitioner,
+                "meso.treatment.session.line",
+                "write",
+                other.line_ids.ids,
+                {"lot_id": self.lot.id},
+            )
+        self.assertIn("FSN-2026-014", fault.exception.faultString)
         # nor by hand, with the lot typed on a consumption
         picking = self._delivery(self.vial, 1)
         picking.move_ids.move_line_ids = [
