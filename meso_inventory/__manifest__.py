@@ -34,6 +34,7 @@
         "wizards/meso_opened_vial_discard_views.xml",
         "report/meso_reporting_views.xml",
         "report/report_meso_lot_recall.xml",
+        "report/report_meso_treatment_record.xml",
         "views/menus.xml",
     ],
     "demo": [

@@ -477,3 +477,70 @@ class TestLotRecall(HttpCase, MesoCommon):
                 self.assertEqual(values["Severity"], "Moderate")
                 self.assertEqual(values["Lots"], "VC-2411")
                 self.assertTrue(values["Patient"].startswith("PT-"))
+
+    # ------------------------------------------------------------------
+    # The printed treatment record and the opened vial's label
+    # ------------------------------------------------------------------
+    def _render(self, user, report, records, pdf=False):
+        Report = self.env["ir.actions.report"].with_user(user)
+        if pdf:
+            return Report.with_context(force_report_rendering=True)._render_qweb_pdf(
+                report, records.ids
+            )[0]
+        return Report._render_qweb_html(report, records.ids)[0].decode()
+
+    def test_treatment_record_per_session_and_for_a_day(self):
+        report = "meso_inventory.meso_treatment_session_report_action"
+        session = self.sessions[0]
+        html = self._render(self.practitioner, report, session)
+        for text in (
+            session.name,
+            "Claire Martin",
+            "Clinique Lumière",
+            self.practitioner.name,
+            "Vitamin cocktail 5 ml",
+            "VC-2411",
+            "Allergies",
+        ):
+            self.assertIn(text, html)
+        # a day's sessions print together, one page each
+        day = self._render(self.manager, report, self.sessions[0] | self.sessions[1])
+        self.assertIn(self.sessions[0].name, day)
+        self.assertIn(self.sessions[1].name, day)
+        self.assertIn("Hannah Weber", day)
+        # medical data: no clinic role, no record
+        with self.assertRaises(AccessError):
+            self._render(self.employee, report, session)
+        with self.assertRaises(AccessError):
+            self.env["ir.actions.report"].with_user(self.other_manager).with_context(
+                allowed_company_ids=self.other_company.ids
+            )._render_qweb_html(report, session.ids)
+        if shutil.which("wkhtmltopdf"):
+            pdf = self._render(self.practitioner, report, session, pdf=True)
+            self.assertTrue(pdf.startswith(b"%PDF"))
+
+    def test_opened_vial_label(self):
+        vial = self.open_vials[0]
+        html = self._render(
+            self.practitioner, "meso_inventory.meso_opened_vial_label_report_action", vial
+        )
+        self.assertIn("VC-2411", html)
+        self.assertIn("Use by", html)
+        self.assertIn("Vitamin cocktail 5 ml", html)
+
+    def test_views_open_for_each_role(self):
+        lot_form = self.env.ref("meso_inventory.stock_lot_view_form_meso_clinic")
+        session_form = self.env.ref("meso_inventory.meso_treatment_session_view_form")
+        for user in (self.practitioner, self.manager):
+            lot = self.lot.with_user(user)
+            lot.get_views([(lot_form.id, "form")])
+            lot.read(["meso_recall_state", "meso_recall_reference", "meso_adverse_event_count"])
+            self.env["meso.treatment.session"].with_user(user).get_views(
+                [(session_form.id, "form")]
+            )
+            self.env["meso.adverse.event"].with_user(user).get_views(
+                [(False, "list"), (False, "form")]
+            )
+        self.lot.with_user(self.manager).get_views(
+            [(self.env.ref("stock.view_production_lot_form").id, "form")]
+        )
