@@ -920,7 +920,19 @@ class MesoTreatmentSession(models.Model):
             if session.state == "done":
                 session._meso_return_stock()
             session.state = "cancelled"
+        self.sudo()._meso_keep_recalled_out()
         return True
+
+    def _meso_keep_recalled_out(self):
+        """Vials of a recalled lot that a cancellation gave back go to quarantine, and a
+        vial of it reopened by the cancellation is discarded again."""
+        lots = self.consumption_ids.filtered("returned").lot_id.filtered(
+            lambda lot: lot.meso_recall_state == "recalled"
+        )
+        if lots:
+            lots = lots.with_context(meso_recalled_ok=True)
+            lots._meso_quarantine_recalled()
+            lots._meso_discard_recalled_vials()
 
     def _meso_check_cancellable(self):
         """A practitioner cancels a planned session, or her own completed one on its day;

@@ -222,6 +222,19 @@ class TestLotRecall(HttpCase, MesoCommon):
         with self.assertRefused(UserError, "recalled.*FSN-2026-014"):
             picking.button_validate()
 
+    def test_a_cancelled_session_gives_back_to_quarantine(self):
+        session = self.sessions[2]
+        session.with_user(self.manager).action_cancel()
+        self.assertEqual(session.state, "cancelled")
+        north = self._quants().filtered(lambda q: q.quantity and q.warehouse_id == self.north)
+        self.assertEqual(north.location_id, self.north.meso_quarantine_location_id)
+        self.assertEqual(sum(north.mapped("quantity")), 6)
+        self.assertFalse(self.open_vials.filtered(lambda vial: vial.state == "open"))
+        report = self._figures()
+        self.assertEqual(report["figures"]["consumed"], 1)
+        self.assertEqual(report["figures"]["quarantined"], 15)
+        self.assertTrue(report["balanced"])
+
     def test_recall_and_lift_are_a_managers_acts(self):
         other = self._create_lot(self.vial, "VC-2412", 300)
         for user in (self.practitioner, self.employee):
