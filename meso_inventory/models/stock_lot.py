@@ -451,7 +451,7 @@ class StockLot(models.Model):
             )
             origin = self.env._(
                 "Recall %(reference)s",
-                reference=", ".join(set(self.mapped("meso_recall_reference"))),
+                reference=", ".join(sorted(set(self.mapped("meso_recall_reference")))),
             )
             pickings |= warehouse._meso_move_to_quarantine(quants, origin)
         return pickings
