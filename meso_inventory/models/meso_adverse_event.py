@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 SEVERITIES = [
     ("mild", "Mild"),
@@ -68,6 +69,18 @@ class MesoAdverseEvent(models.Model):
                 session=event.session_id.name or "",
                 date=fields.Date.to_string(event.date) if event.date else "",
             )
+
+    @api.constrains("session_id")
+    def _check_session_done(self):
+        for event in self:
+            if event.session_id.state != "done":
+                raise ValidationError(
+                    self.env._(
+                        "An adverse event follows a completed session: session %(session)s "
+                        "is not completed.",
+                        session=event.session_id.name,
+                    )
+                )
 
     @api.model_create_multi
     def create(self, vals_list):

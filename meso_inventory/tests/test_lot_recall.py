@@ -439,6 +439,12 @@ class TestLotRecall(HttpCase, MesoCommon):
         self.assertEqual(
             self.env["meso.adverse.event"].with_user(self.manager).search([]), event | managed
         )
+        # after a completed session only, and nothing half-written
+        with self.assertRefused(UserError, "not completed"):
+            self._event(self.practitioner, self.planned)
+        self.assertFalse(
+            self.env["meso.adverse.event"].search([("session_id", "=", self.planned.id)])
+        )
         # another company's manager sees none
         other = self.env["meso.adverse.event"].with_user(self.other_manager)
         self.assertFalse(other.with_context(allowed_company_ids=self.other_company.ids).search([]))
