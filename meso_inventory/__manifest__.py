@@ -29,6 +29,8 @@
         "views/meso_treatment_session_views.xml",
         "views/meso_opened_vial_views.xml",
         "views/meso_treatment_consumption_views.xml",
+        "views/meso_adverse_event_views.xml",
+        "wizards/meso_lot_recall_views.xml",
         "views/stock_lot_views.xml",
         "views/stock_picking_views.xml",
         "views/stock_warehouse_orderpoint_views.xml",
@@ -39,6 +41,8 @@
         "wizards/meso_audit_count_import_views.xml",
         "wizards/meso_opened_vial_discard_views.xml",
         "report/meso_reporting_views.xml",
+        "report/report_meso_lot_recall.xml",
+        "report/report_meso_treatment_record.xml",
         "views/menus.xml",
     ],
     "demo": [

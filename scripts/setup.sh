@@ -17,9 +17,11 @@ is_root() { [ "$(id -u)" = 0 ]; }
 source "$MESO_ROOT/scripts/odoo_source.sh"
 
 # --- Debian packages -----------------------------------------------------------
-apt_packages=(postgresql libldap2-dev libsasl2-dev libpq-dev)
+# wkhtmltopdf: Odoo's QWeb PDF reports (the recall report)
+apt_packages=(postgresql libldap2-dev libsasl2-dev libpq-dev wkhtmltopdf)
 if [ "${MESO_WITH_BROWSER:-0}" = 1 ]; then
-  apt_packages+=(chromium)
+  # poppler-utils: pdftotext, with which the tests read the PDFs back
+  apt_packages+=(chromium poppler-utils)
 fi
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -14,6 +14,7 @@ from . import meso_opened_vial
 from . import meso_treatment_session
 from . import meso_treatment_session_line
 from . import meso_treatment_consumption
+from . import meso_adverse_event
 from . import stock_lot
 from . import stock_move
 from . import stock_quant

@@ -94,6 +94,7 @@ class MesoTreatmentSession(models.Model):
     )
     line_ids = fields.One2many("meso.treatment.session.line", "session_id", "Vials", copy=True)
     consumption_ids = fields.One2many("meso.treatment.consumption", "session_id", "Lots used")
+    adverse_event_ids = fields.One2many("meso.adverse.event", "session_id", "Adverse events")
     lot_ids = fields.Many2many("stock.lot", compute="_compute_lot_ids", string="Lots")
     # stock documents are the Inventory users' to open; practitioners reach the lots
     # through the ledger (consumption_ids)
@@ -719,6 +720,7 @@ class MesoTreatmentSession(models.Model):
                         product=product.display_name,
                     )
                 )
+            lot._meso_check_not_recalled()
             if lot.expiration_date and lot.expiration_date <= self.date:
                 raise UserError(
                     self.env._(
@@ -838,6 +840,7 @@ class MesoTreatmentSession(models.Model):
                 ("warehouse_id", "in", self.warehouse_id.ids),
                 ("state", "=", "open"),
                 ("remaining_ml", ">", 0),
+                ("lot_id.meso_recall_state", "!=", "recalled"),
                 ("opened_at", "<=", max(self.mapped("date"))),
                 ("beyond_use_at", ">", min(self.mapped("date"))),
             ]
@@ -1054,7 +1057,19 @@ class MesoTreatmentSession(models.Model):
             if session.state == "done":
                 session._meso_return_stock()
             session.state = "cancelled"
+        self.sudo()._meso_keep_recalled_out()
         return True
+
+    def _meso_keep_recalled_out(self):
+        """Vials of a recalled lot that a cancellation gave back go to quarantine, and a
+        vial of it reopened by the cancellation is discarded again."""
+        lots = self.consumption_ids.filtered("returned").lot_id.filtered(
+            lambda lot: lot.meso_recall_state == "recalled"
+        )
+        if lots:
+            lots = lots.with_context(meso_recalled_ok=True)
+            lots._meso_quarantine_recalled()
+            lots._meso_discard_recalled_vials()
 
     def _meso_check_cancellable(self):
         """A practitioner cancels a planned session, or her own completed one on its day;

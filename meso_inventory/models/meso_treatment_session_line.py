@@ -67,6 +67,13 @@ class MesoTreatmentSessionLine(models.Model):
             )
         )
 
+    @api.constrains("lot_id")
+    def _check_lot_not_recalled(self):
+        """A recalled lot is never chosen (picked or scanned) for a session to come."""
+        self.filtered(
+            lambda line: line.session_id.state == "planned"
+        ).lot_id._meso_check_not_recalled()
+
     @api.ondelete(at_uninstall=False)
     def _unlink_except_closed(self):
         self.session_id._meso_check_open_record()

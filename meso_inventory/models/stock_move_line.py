@@ -41,7 +41,13 @@ class StockMoveLine(models.Model):
             )
 
     def _meso_check_no_expired_lot(self):
-        """An expired vial may be quarantined, scrapped or returned, never consumed."""
+        """An expired or recalled vial may be quarantined, scrapped or returned, never
+        consumed."""
+        self.filtered(
+            lambda ml: (
+                ml.location_dest_id.usage in CONSUMING_USAGES and ml.location_id.usage == "internal"
+            )
+        ).lot_id._meso_check_not_recalled()
         now = fields.Datetime.now()
         expired = self.filtered(
             lambda ml: (

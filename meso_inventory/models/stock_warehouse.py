@@ -452,58 +452,63 @@ class StockWarehouse(models.Model):
                     ("quantity", ">", 0),
                 ]
             )
-            if not quants:
-                continue
-            quarantine = warehouse.meso_quarantine_location_id
-            picking_type = warehouse.int_type_id
-            picking = self.env["stock.picking"].create(
-                {
-                    "picking_type_id": picking_type.id,
-                    "location_id": warehouse.lot_stock_id.id,
-                    "location_dest_id": quarantine.id,
-                    "origin": self.env._("Expired vials"),
-                    "company_id": warehouse.company_id.id,
-                    "move_ids": [
-                        Command.create(
-                            {
-                                "name": product.display_name,
-                                "product_id": product.id,
-                                "product_uom": product.uom_id.id,
-                                "product_uom_qty": sum(
-                                    quants.filtered(lambda q, p=product: q.product_id == p).mapped(
-                                        "quantity"
-                                    )
-                                ),
-                                "location_id": warehouse.lot_stock_id.id,
-                                "location_dest_id": quarantine.id,
-                                "company_id": warehouse.company_id.id,
-                            }
-                        )
-                        for product in quants.product_id
-                    ],
-                }
-            )
-            picking.action_confirm()
-            for move in picking.move_ids:
-                move._do_unreserve()
-                move.move_line_ids = [
+            pickings |= warehouse._meso_move_to_quarantine(quants, self.env._("Expired vials"))
+        return pickings
+
+    def _meso_move_to_quarantine(self, quants, origin):
+        """One validated internal transfer of these quants of the clinic's stock to its
+        quarantine (expired or recalled vials), the move lines naming each quant's lot."""
+        self.ensure_one()
+        if not quants:
+            return self.env["stock.picking"]
+        quarantine = self.meso_quarantine_location_id
+        picking = self.env["stock.picking"].create(
+            {
+                "picking_type_id": self.int_type_id.id,
+                "location_id": self.lot_stock_id.id,
+                "location_dest_id": quarantine.id,
+                "origin": origin,
+                "company_id": self.company_id.id,
+                "move_ids": [
                     Command.create(
                         {
-                            "product_id": quant.product_id.id,
-                            "product_uom_id": quant.product_id.uom_id.id,
-                            "lot_id": quant.lot_id.id,
-                            "quantity": quant.quantity,
-                            "location_id": quant.location_id.id,
+                            "name": product.display_name,
+                            "product_id": product.id,
+                            "product_uom": product.uom_id.id,
+                            "product_uom_qty": sum(
+                                quants.filtered(lambda q, p=product: q.product_id == p).mapped(
+                                    "quantity"
+                                )
+                            ),
+                            "location_id": self.lot_stock_id.id,
                             "location_dest_id": quarantine.id,
-                            "picking_id": picking.id,
+                            "company_id": self.company_id.id,
                         }
                     )
-                    for quant in quants.filtered(lambda q, m=move: q.product_id == m.product_id)
-                ]
-            picking.move_ids.picked = True
-            picking.with_context(skip_expired=True, skip_backorder=True).button_validate()
-            pickings |= picking
-        return pickings
+                    for product in quants.product_id
+                ],
+            }
+        )
+        picking.action_confirm()
+        for move in picking.move_ids:
+            move._do_unreserve()
+            move.move_line_ids = [
+                Command.create(
+                    {
+                        "product_id": quant.product_id.id,
+                        "product_uom_id": quant.product_id.uom_id.id,
+                        "lot_id": quant.lot_id.id,
+                        "quantity": quant.quantity,
+                        "location_id": quant.location_id.id,
+                        "location_dest_id": quarantine.id,
+                        "picking_id": picking.id,
+                    }
+                )
+                for quant in quants.filtered(lambda q, m=move: q.product_id == m.product_id)
+            ]
+        picking.move_ids.picked = True
+        picking.with_context(skip_expired=True, skip_backorder=True).button_validate()
+        return picking
 
     @api.model
     def _meso_setup_clinics(self):

@@ -47,7 +47,15 @@ class MesoAuditCollector(models.AbstractModel):
             ("count", _lt("Count sheet"), None),
             ("recall", _lt("Recall"), None),
             ("udi", _lt("UDI register"), None),
+            ("adverse_events", _lt("Adverse events"), None),
         ]
+
+    @api.model
+    def _sheet_wanted(self, export, key):
+        """Medical data beyond the ledger (adverse events) only when the export asks."""
+        if key == "adverse_events":
+            return export.include_adverse_events
+        return True
 
     @api.model
     def _collect(self, export):
@@ -59,6 +67,8 @@ class MesoAuditCollector(models.AbstractModel):
         reads = self._shared_reads(export)
         sheets = []
         for key, title, expiry_key in self._sheets():
+            if not self._sheet_wanted(export, key):
+                continue
             columns = [
                 column._replace(header=self._header(column.header))
                 for column in getattr(self, f"_columns_{key}")()
@@ -681,3 +691,53 @@ class MesoAuditCollector(models.AbstractModel):
                     ml,
                 )
             self.env["stock.lot"].invalidate_model()  # their names are kept, not the records
+
+    # ------------------------------------------------------------------
+    # Adverse events (only when the export asks)
+    # ------------------------------------------------------------------
+    @api.model
+    def _columns_adverse_events(self):
+        return [
+            Column("date", _lt("Noticed on"), "date", 12),
+            Column("session", _lt("Session"), "text", 16),
+            Column("patient", _lt("Patient"), "text", 24),
+            Column("practitioner", _lt("Practitioner"), "text", 20),
+            Column("severity", _lt("Severity"), "text", 10),
+            Column("lots", _lt("Lots"), "text", 20),
+            Column("description", _lt("Description"), "text", 40),
+            Column("treatment", _lt("Treatment given"), "text", 30),
+            Column("outcome", _lt("Outcome"), "text", 30),
+            Column("reported", _lt("Reported"), "text", 9),
+            Column("authority_ref", _lt("Authority reference"), "text", 18),
+        ]
+
+    @api.model
+    def _rows_adverse_events(self, export, reads):
+        """The adverse events after the clinic's sessions of the period, read as the
+        exporting manager (the company rule applies)."""
+        events = self.env["meso.adverse.event"].search(
+            [
+                ("session_id.warehouse_id", "=", export.warehouse_id.id),
+                ("session_id.date", ">=", export.period_start),
+                ("session_id.date", "<=", export.period_end),
+            ],
+            order="date, id",
+        )
+        severities = dict(events._fields["severity"]._description_selection(self.env))
+        rows = [
+            {
+                "date": event.date,
+                "session": self._session_label(export, event.session_id.id, event.session_id.name),
+                "patient": self._patient_label(export, event.patient_id),
+                "practitioner": event.practitioner_id.name or "",
+                "severity": severities.get(event.severity, ""),
+                "lots": ", ".join(event.lot_ids.mapped("name")),
+                "description": event.description or "",
+                "treatment": event.treatment or "",
+                "outcome": event.outcome or "",
+                "reported": self.env._("yes") if event.reported else self.env._("no"),
+                "authority_ref": event.authority_ref or "",
+            }
+            for event in events
+        ]
+        return _aligned(self._columns_adverse_events(), rows)

@@ -26,3 +26,4 @@ from . import test_treatment_session
 from . import test_ui_clickbot
 from . import test_ui_dashboard
 from . import test_ui_tours
+from . import test_lot_recall

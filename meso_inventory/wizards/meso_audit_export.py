@@ -47,6 +47,11 @@ class MesoAuditExport(models.TransientModel):
         "Pseudonymise patients",
         help="Replace patient names by a stable code, for auditors outside the clinic.",
     )
+    include_adverse_events = fields.Boolean(
+        "Include adverse events",
+        help="Adds a sheet of the adverse events after the period's sessions: medical data, "
+        "exported only when asked.",
+    )
     file_data = fields.Binary("Workbook", readonly=True)
     file_name = fields.Char(readonly=True)
 
