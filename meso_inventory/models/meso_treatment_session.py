@@ -454,6 +454,7 @@ class MesoTreatmentSession(models.Model):
                     code=code,
                 )
             )
+        lot._meso_check_not_recalled()
         self._meso_check_udi_expiry(udi, lot)
         if lot.expiration_date and lot.expiration_date <= self.date:
             raise UserError(

@@ -99,6 +99,8 @@ class StockPicking(models.Model):
             ],
             limit=1,
         )
+        # a recalled lot goes back to its vendor: it is not received again
+        lot._meso_check_not_recalled()
         expiry = udi["expiry"] or self._meso_udi_expiry_of(lot)
         if not expiry:
             raise UserError(

@@ -598,3 +598,32 @@ class TestScanTour(HttpCase):
         self.assertEqual(session.line_ids.lot_id, lot)
         self.assertEqual(session.line_ids.udi_serial, "SN-7")
         self.assertEqual(session.line_ids.udi_expiry, date(2029, 12, 31))
+
+
+@tagged("post_install", "-at_install")
+@freeze_time(NOW)
+class TestScanRecalled(ScanCommon):
+    """A recalled lot is refused at the chair and at the receipt, naming the notice."""
+
+    def test_a_recalled_lot_is_not_scanned(self):
+        lot = self._create_lot(self.vial, "LOT-R", 0, now=datetime(2028, 1, 31))
+        self._stock(lot, 3)
+        lot.with_user(self.manager).action_meso_recall(
+            {"reference": "FSN-2026-07", "issuer": "Manufacturer", "reason": "sterility"}
+        )
+        session = self._session(
+            self._create_patient("Recall patient"), [], practitioner_id=self.practitioner.id
+        ).with_user(self.practitioner)
+        with self.assertRaisesRegex(UserError, "LOT-R .*recalled .*FSN-2026-07"):
+            session.scan_vial(udi_code(lot="LOT-R", expiry="280131"))
+        self.assertFalse(session.line_ids)
+        action = (
+            self.env["stock.picking"]
+            .with_user(self.manager)
+            .with_company(self.company)
+            .action_meso_receive_by_scanning()
+        )
+        receipt = self.env["stock.picking"].browse(action["res_id"]).with_user(self.manager)
+        with self.assertRaisesRegex(UserError, "LOT-R .*recalled .*FSN-2026-07"):
+            receipt.scan_vial(udi_code(lot="LOT-R", expiry="280131"))
+        self.assertFalse(receipt.move_ids.move_line_ids.filtered(lambda ml: ml.lot_id == lot))
