@@ -295,7 +295,8 @@ class TestFrench(MesoCommon):
         wizard = (
             self.env["meso.audit.export"]
             .with_env(self._env(self.manager))
-            .create({"warehouse_id": self.warehouse.id})
+            # every sheet, the adverse events' (medical data, only when asked) included
+            .create({"warehouse_id": self.warehouse.id, "include_adverse_events": True})
         )
         wizard.action_export()
         book = load_workbook(io.BytesIO(base64.b64decode(wizard.file_data)))

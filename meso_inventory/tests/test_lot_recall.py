@@ -537,14 +537,6 @@ class TestLotRecall(HttpCase, MesoCommon):
         if shutil.which("wkhtmltopdf"):
             pdf = self._render(self.practitioner, report, session, pdf=True)
             self.assertTrue(pdf.startswith(b"%PDF"))
-            # the printed record read back from the PDF (poppler-utils, installed with
-            # the browser by scripts/setup.sh)
-            self.assertTrue(shutil.which("pdftotext"), "pdftotext (poppler-utils) is missing")
-            text = subprocess.run(
-                ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
-            ).stdout.decode()
-            for expected in (session.name, "Claire Martin", "VC-2411", "Allergies"):
-                self.assertIn(expected, text)
 
     def test_opened_vial_label(self):
         vial = self.open_vials[0]
