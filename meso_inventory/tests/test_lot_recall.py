@@ -375,8 +375,7 @@ class TestLotRecall(HttpCase, MesoCommon):
         )
         self.assertEqual(kind, "pdf")
         self.assertTrue(pdf.startswith(b"%PDF"))
-        # wkhtmltopdf draws the report's web fonts as shapes: the text is read from the
-        # HTML it was given, and from the PDF where pdftotext finds any
+        # the text is read from the HTML wkhtmltopdf was given, and from the PDF
         html, _kind = (
             self.env["ir.actions.report"]
             .with_user(self.manager)
@@ -384,13 +383,11 @@ class TestLotRecall(HttpCase, MesoCommon):
                 "meso_inventory.stock_lot_recall_report_action", self.lot.ids, data={"named": False}
             )
         )
-        texts = [html.decode()]
-        if shutil.which("pdftotext"):
-            extracted = subprocess.run(
-                ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
-            ).stdout.decode()
-            if extracted.strip():
-                texts.append(extracted)
+        self.assertTrue(shutil.which("pdftotext"), "pdftotext (poppler-utils) is missing")
+        extracted = subprocess.run(
+            ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+        ).stdout.decode()
+        texts = [html.decode(), extracted]
         for text in texts:
             self.assertIn("VC-2411", text)
             self.assertIn("FSN-2026-014", text)
@@ -537,6 +534,14 @@ class TestLotRecall(HttpCase, MesoCommon):
         if shutil.which("wkhtmltopdf"):
             pdf = self._render(self.practitioner, report, session, pdf=True)
             self.assertTrue(pdf.startswith(b"%PDF"))
+            # the printed record read back from the PDF (poppler-utils, installed with
+            # the browser by scripts/setup.sh)
+            self.assertTrue(shutil.which("pdftotext"), "pdftotext (poppler-utils) is missing")
+            text = subprocess.run(
+                ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+            ).stdout.decode()
+            for expected in (session.name, "Claire Martin", "VC-2411", "Allergies"):
+                self.assertIn(expected, text)
 
     def test_opened_vial_label(self):
         vial = self.open_vials[0]
