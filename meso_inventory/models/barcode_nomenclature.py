@@ -1,9 +1,14 @@
 import re
 
 from odoo import api, models
-from odoo.addons.barcodes_gs1_nomenclature.models.barcode_nomenclature import FNC1_CHAR
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.barcode import check_barcode_encoding
+
+# GS1's FNC1 as scanners send it between variable-length fields (ASCII 29, the group
+# separator): what the GS1 nomenclature's parser splits on. Not imported from
+# barcodes_gs1_nomenclature, which an installed wheel cannot import before Odoo sets
+# its addons path.
+FNC1_CHAR = "\x1d"
 
 # the lengths of a GTIN: GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13), GTIN-14
 GTIN_ENCODINGS = ("ean8", "upca", "ean13", "gtin14")

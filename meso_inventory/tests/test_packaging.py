@@ -278,11 +278,7 @@ def _upgrade_from_the_previous_version_keeps_every_record():
                        (SELECT array_agg(ARRAY[lot_id, location_id, quantity::int] ORDER BY id)
                           FROM stock_quant WHERE lot_id IS NOT NULL)"""
             before = _query(database, counts)
-            alerted = _query(
-                database,
-                "SELECT array_agg(id ORDER BY id) FROM stock_lot WHERE meso_expiry_alerted",
-            )[0][0]
-            assert before[0][4] > 0 and alerted, "the previous version's demo has no ledger"
+            assert before[0][4] > 0, "the previous version's demo has no ledger"
             # upgraded to this version
             code, output = _run([*odoo_bin, f"--addons-path={core},{ROOT}", "-u", "meso_inventory"])
             _assert_clean_log(code, output, "upgrading to this version")
@@ -293,23 +289,28 @@ def _upgrade_from_the_previous_version_keeps_every_record():
                 database,
                 "SELECT latest_version FROM ir_module_module WHERE name = 'meso_inventory'",
             ) == [(current,)]
-            # what the migration moves
-            reminded = _query(database, "SELECT id FROM stock_lot WHERE product_expiry_reminded")
-            assert set(alerted) <= {row[0] for row in reminded}
+            # what the migration moves: opened vials to the clinic where they were
+            # opened, each clinic consuming into its own place, GS1 scanning
             assert _query(
                 database,
-                "SELECT count(*) FROM stock_picking WHERE meso_session_id IS NOT NULL "
-                "AND partner_id IS NOT NULL",
+                """SELECT count(*) FROM meso_opened_vial v
+                     JOIN meso_treatment_session s ON s.id = v.session_id
+                    WHERE v.warehouse_id IS DISTINCT FROM s.warehouse_id""",
             ) == [(0,)]
-            implied = _query(
+            assert _query(
                 database,
-                """SELECT count(*) FROM res_groups_implied_rel r
-                     JOIN ir_model_data p ON p.res_id = r.gid AND p.model = 'res.groups'
-                          AND p.module = 'meso_inventory' AND p.name = 'group_practitioner'
-                     JOIN ir_model_data s ON s.res_id = r.hid AND s.model = 'res.groups'
-                          AND s.module = 'stock' AND s.name = 'group_stock_user'""",
-            )
-            assert implied == [(0,)]
+                """SELECT count(*) FROM stock_warehouse w
+                     LEFT JOIN stock_picking_type t ON t.id = w.meso_consumption_type_id
+                    WHERE w.meso_consumption_location_id IS NULL
+                       OR t.default_location_dest_id IS DISTINCT FROM
+                          w.meso_consumption_location_id""",
+            ) == [(0,)]
+            assert _query(
+                database,
+                """SELECT count(*) FROM res_company c
+                     JOIN barcode_nomenclature n ON n.id = c.nomenclature_id
+                    WHERE NOT n.is_gs1_nomenclature""",
+            ) == [(0,)]
         finally:
             drop_database(database)
 
