@@ -282,7 +282,11 @@ def _upgrade_from_the_previous_version_keeps_every_record():
             # upgraded to this version
             code, output = _run([*odoo_bin, f"--addons-path={core},{ROOT}", "-u", "meso_inventory"])
             _assert_clean_log(code, output, "upgrading to this version")
-            assert _query(database, counts) == before
+            after = _query(database, counts)
+            # the clinical record and its ledger are kept whole; the stock may move (this
+            # version's demo data, loaded by the upgrade, recalls a lot into quarantine)
+            assert after[0][:7] == before[0][:7], (before, after)
+            assert after[0][7] >= before[0][7]
             current = _version((ROOT / "meso_inventory" / "__manifest__.py").read_text())
             assert _version(old_manifest) != current
             assert _query(
