@@ -55,6 +55,9 @@ class MesoAdverseEvent(models.Model):
     @api.depends("session_id.consumption_ids.lot_id", "session_id.consumption_ids.returned")
     def _compute_lot_ids(self):
         for event in self:
+            # Read as superuser: a stored compute must not depend on who triggers it (a
+            # manager's cancellation marks ledger rows returned), and every clinic role
+            # that may see the event may read the session's ledger anyway.
             event.lot_ids = (
                 event.session_id.sudo()
                 .consumption_ids.filtered(lambda row: not row.returned)

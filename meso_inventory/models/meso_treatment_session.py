@@ -616,63 +616,10 @@ class MesoTreatmentSession(models.Model):
 
     def _meso_lock_stock(self):
         """Completions and cancellations sharing a vial's stock in a clinic take turns;
-        the others run side by side.
-
-        Under PostgreSQL's REPEATABLE READ a transaction sees the database as of its first
-        query. Two completions drawing from the same quants and open vials side by side
-        would end with one failing on a serialization error once the other commits (Odoo
-        then redoes the whole request after a random pause). So a completion first waits
-        for the others that share its keys (_meso_stock_keys), then works on a snapshot
-        taken after they committed:
-        - the advisory locks are held by a second connection of the pool, released when
-          this transaction commits or rolls back (or, should the hooks never run, when that
-          connection is closed);
-        - the wait happens after this transaction's first queries (the keys are read, and
-          in the web client ir.http has authenticated the request): if nothing was written
-          yet, the transaction restarts so that its snapshot follows the wait; when the
-          caller wrote first in the same transaction, it cannot restart, and a conflict is
-          left to Odoo's retry.
-        Readers (reports, exports) are never blocked. Returns the automatic reordering
-        rules of the sessions' vials in their clinics."""
+        the others run side by side (stock.warehouse._meso_lock_stock_keys). Returns the
+        automatic reordering rules of the sessions' vials in their clinics."""
         keys, orderpoints = self._meso_stock_keys()
-        if not keys:
-            return orderpoints
-        # one statement, the keys locked from left to right in their sorted order
-        lock = SQL(
-            "SELECT %s", SQL(", ").join(SQL("pg_advisory_xact_lock(%s, %s)", *key) for key in keys)
-        )
-        cr = self.env.cr
-        if self.env.registry.in_test_mode():
-            # one transaction for the whole test: the keys are locked where they would
-            # be, there is no competitor to wait for
-            cr.execute(lock)
-            return orderpoints
-        self.env.flush_all()
-        cr.execute("SELECT txid_current_if_assigned() IS NULL")
-        nothing_written = cr.fetchone()[0]
-        # one locking connection per transaction: a transaction completing sessions twice
-        # takes its own keys again without waiting (advisory locks are re-entrant)
-        lock_cr = cr.cache.get("meso_lock_cr")
-        first = lock_cr is None or lock_cr.closed
-        if first:
-            lock_cr = self.env.registry.cursor()
-            # The two connections are one transaction to us but two to PostgreSQL, which
-            # cannot see a deadlock running through both: a wait is bounded, and ends
-            # in an error Odoo retries.
-            lock = SQL("SET LOCAL lock_timeout = '20s'; %s", lock)
-        try:
-            lock_cr.execute(lock)
-        except Exception:
-            if first:
-                lock_cr.close()
-            raise
-        if not first:
-            return orderpoints
-        if nothing_written:
-            cr.rollback()
-        cr.cache["meso_lock_cr"] = lock_cr
-        cr.postcommit.add(lock_cr.close)
-        cr.postrollback.add(lock_cr.close)
+        self.env["stock.warehouse"]._meso_lock_stock_keys(keys)
         return orderpoints
 
     # ------------------------------------------------------------------
@@ -872,10 +819,12 @@ class MesoTreatmentSession(models.Model):
         pickings = Picking.create(values)
         for session, picking in zip(sessions, pickings, strict=True):
             session.picking_id = picking
+        # the clinic's consumption type reserves at confirmation (FEFO, product_expiry
+        # skipping lots expired at the move's date); what it could not is tried again
         pickings.action_confirm()
         moves = pickings.move_ids
         chosen = moves.filtered(lambda move: move.meso_session_line_id.lot_id)
-        (moves - chosen)._action_assign()
+        (moves - chosen).filtered(lambda move: move.state != "assigned")._action_assign()
         for move in chosen:
             # the lot the practitioner picked, and that lot only
             move._do_unreserve()
@@ -1058,6 +1007,8 @@ class MesoTreatmentSession(models.Model):
             if session.state == "done":
                 session._meso_return_stock()
             session.state = "cancelled"
+        # The same checks cover this: a recalled lot's vials given back above go on to
+        # the clinic's quarantine, a transfer needing Inventory rights; uid kept.
         self.sudo()._meso_keep_recalled_out()
         return True
 

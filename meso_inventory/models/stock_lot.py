@@ -407,6 +407,9 @@ class StockLot(models.Model):
         if not self:
             raise UserError(self.env._("Choose the lots to recall."))
         values = self._meso_prepare_recall_values(vals or {})
+        # a completion of these vials running now ends before the recall reads the stock,
+        # or starts after it and finds the lot recalled
+        self._meso_lock_recalled_stock()
         recalled = self.filtered(lambda lot: lot.meso_recall_state == "recalled")
         if recalled:
             raise UserError(self.env._("Lot %(lot)s is already recalled.", lot=recalled[0].name))
@@ -431,6 +434,18 @@ class StockLot(models.Model):
         lots._meso_schedule_patient_followups()
         lots._meso_schedule_vendor_return()
         return True
+
+    def _meso_lock_recalled_stock(self):
+        """Take the stock keys of the lots' vials in every clinic of their companies."""
+        warehouses = (
+            self.env["stock.warehouse"].sudo().search([("company_id", "in", self.company_id.ids)])
+        )
+        self.env["stock.warehouse"]._meso_lock_stock_keys(
+            (warehouse.id, lot.product_id.id)
+            for lot in self
+            for warehouse in warehouses
+            if warehouse.company_id == lot.company_id
+        )
 
     def _meso_quarantine_recalled(self):
         """Every clinic of the lots' companies moves their stock to its quarantine."""

@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import Command, api, fields, models
+from odoo.tools import SQL
 
 DASHBOARD_WEEKS = 12
 DASHBOARD_COVER_RULES = 5
@@ -437,6 +438,67 @@ class StockWarehouse(models.Model):
             warehouse = self.sudo().with_context(meso_create_consumption_type=True)
             warehouse.write(warehouse._create_or_update_sequences_and_picking_types())
         return self.meso_consumption_type_id
+
+    @api.model
+    def _meso_lock_stock_keys(self, keys):
+        """Wait for the transactions sharing these keys, then hold them until this one
+        ends. `keys`: (clinic id, vial id) for a vial's stock in a clinic (its quants, its
+        open vials, its reordering rule), (-company id, vendor id) for a vendor's RFQ.
+
+        Under PostgreSQL's REPEATABLE READ a transaction sees the database as of its first
+        query. Two completions drawing from the same quants and open vials side by side
+        would end with one failing on a serialization error once the other commits (Odoo
+        then redoes the whole request after a random pause). So a completion, a
+        cancellation or a recall first waits for the others that share its keys, then
+        works on a snapshot taken after they committed:
+        - the advisory locks are taken in one statement, in sorted order (a stable order
+          rules out deadlocks), and held by a second connection of the pool, released
+          when this transaction commits or rolls back (or, should the hooks never run,
+          when that connection is closed);
+        - the wait happens after this transaction's first queries (the keys are read, and
+          in the web client ir.http has authenticated the request): if nothing was written
+          yet, the transaction restarts so that its snapshot follows the wait; when the
+          caller wrote first in the same transaction, it cannot restart, and a conflict is
+          left to Odoo's retry.
+        Readers (reports, exports) are never blocked."""
+        keys = sorted(set(keys))
+        if not keys:
+            return
+        lock = SQL(
+            "SELECT %s", SQL(", ").join(SQL("pg_advisory_xact_lock(%s, %s)", *key) for key in keys)
+        )
+        cr = self.env.cr
+        if self.env.registry.in_test_mode():
+            # one transaction for the whole test: the keys are locked where they would
+            # be, there is no competitor to wait for
+            cr.execute(lock)
+            return
+        self.env.flush_all()
+        cr.execute("SELECT txid_current_if_assigned() IS NULL")
+        nothing_written = cr.fetchone()[0]
+        # one locking connection per transaction: a transaction completing sessions twice
+        # takes its own keys again without waiting (advisory locks are re-entrant)
+        lock_cr = cr.cache.get("meso_lock_cr")
+        first = lock_cr is None or lock_cr.closed
+        if first:
+            lock_cr = self.env.registry.cursor()
+            # The two connections are one transaction to us but two to PostgreSQL, which
+            # cannot see a deadlock running through both: a wait is bounded, and ends
+            # in an error Odoo retries.
+            lock = SQL("SET LOCAL lock_timeout = '20s'; %s", lock)
+        try:
+            lock_cr.execute(lock)
+        except Exception:
+            if first:
+                lock_cr.close()
+            raise
+        if not first:
+            return
+        if nothing_written:
+            cr.rollback()
+        cr.cache["meso_lock_cr"] = lock_cr
+        cr.postcommit.add(lock_cr.close)
+        cr.postrollback.add(lock_cr.close)
 
     def _meso_quarantine_expired(self):
         """Move every expired vial out of the clinic's stock into its quarantine, one

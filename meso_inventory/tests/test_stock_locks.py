@@ -78,19 +78,40 @@ class TestStockLocks(MesoCommon):
         session = self._session_in(self.warehouse, [(self.booster, 2.0)])
         session.with_user(self.practitioner).action_done()
         lock_cr = self.env.cr.cache["meso_lock_cr"]
-        lock_cr.execute("SELECT pg_backend_pid()")
-        holder = lock_cr.fetchone()[0]
-        self.env.cr.execute(
-            """SELECT pid, classid, objid FROM pg_locks
-                WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"""
-        )
-        held = {(classid, objid) for pid, classid, objid in self.env.cr.fetchall() if pid == holder}
+        held = self._keys_held_by_lock_connection()
         self.assertIn((self.warehouse.id, self.booster.product_variant_id.id), held)
         # a second completion in the same transaction takes its keys again, no wait
         again = self._session_in(self.warehouse, [(self.booster, 2.0)])
         again.with_user(self.practitioner).action_done()
         self.assertIs(self.env.cr.cache["meso_lock_cr"], lock_cr)
         self.assertEqual(again.state, "done")
+
+    def _keys_held_by_lock_connection(self):
+        lock_cr = self.env.cr.cache["meso_lock_cr"]
+        lock_cr.execute("SELECT pg_backend_pid()")
+        holder = lock_cr.fetchone()[0]
+        self.env.cr.execute(
+            "SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND pid = %s",
+            [holder],
+        )
+        return set(self.env.cr.fetchall())
+
+    def test_a_recall_takes_the_lots_stock_in_every_clinic(self):
+        """A recall waits for the completions of the lot's vial in each clinic, and they
+        wait for it: none consumes a vial the recall did not see."""
+        manager = self._create_user("lock-manager", "meso_inventory.group_manager")
+        other = self._create_vial("Vitamin C 5 ml")
+        self._stock(self._create_lot(other, "VC-1", 300, now=NOW), 5)
+        self.booster_lot.with_user(manager).action_meso_recall(
+            {"reference": "FSN-LOCK", "issuer": "Manufacturer", "reason": "Sterility"}
+        )
+        booster = self.booster.product_variant_id.id
+        held = self._keys_held_by_lock_connection()
+        self.assertIn((self.warehouse.id, booster), held)
+        self.assertIn((self.clinic_b.id, booster), held)
+        # (the other tests' completions in this class's transaction hold their own keys)
+        self.assertNotIn((self.warehouse.id, other.product_variant_id.id), held)
 
     def test_each_clinic_consumes_into_its_own_place(self):
         here = self._session_in(self.warehouse, [(self.booster, 2.0)])
