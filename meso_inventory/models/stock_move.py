@@ -20,3 +20,12 @@ class StockMove(models.Model):
         # goes back to the shelf it came from: no push rule applies to either (Odoo would
         # look one up level by level of the destination, six queries a move).
         return super(StockMove, self.filtered(lambda move: not move.meso_session_id))._push_apply()
+
+    def _trigger_scheduler(self):
+        # A session's consumption is reordered by the session itself, after its moves are
+        # done and while it holds the vendor's key
+        # (stock.warehouse.orderpoint._meso_replenish_after): Odoo's trigger at
+        # confirmation would compute the same rules' forecasts once more, outside that key.
+        return super(
+            StockMove, self.filtered(lambda move: not move.meso_session_id)
+        )._trigger_scheduler()

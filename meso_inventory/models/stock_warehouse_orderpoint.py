@@ -244,8 +244,8 @@ class StockWarehouseOrderpoint(models.Model):
         return {op.id: op.meso_open_rfq_qty for op in self}
 
     def _meso_replenish_after(self, sessions, rfq_before):
-        """Make sure every one of these rules the sessions took below its minimum is
-        reordered now (Odoo's own trigger on the consumption usually has), then alert
+        """Reorder now every one of these rules the sessions took below its minimum (in
+        place of Odoo's trigger at the moves' confirmation, see stock.move), then alert
         purchasing about the RFQs that grew. The nightly scheduler is only the safety net."""
         orderpoints = self
         orderpoints.invalidate_recordset()
