@@ -150,6 +150,25 @@ def rpc_rows(rpc):
                 ),
             ]
         )
+        flow = case.get("odoo_flow")
+        if flow:
+            flow_ratio = ratio(flow["per_second"], ours["per_second"])
+            rows.append(
+                [
+                    f"{label}, against Odoo's whole outgoing flow (create the picking, then "
+                    "validate it: confirm, reserve FEFO, validate)",
+                    f"{ours['per_second']:.2f} sessions/s",
+                    f"{flow['per_second']:.2f} pickings/s ({flow['completed']} in "
+                    f"{flow['seconds']:.0f} s)",
+                    fmt_ratio(flow_ratio),
+                    "-",
+                    "-",
+                    "-",
+                    f"reference: the same work per call (Odoo errors {flow['errors']}, "
+                    f"serialization failures {flow['serialization_failures']})",
+                    "",
+                ]
+            )
     return rows
 
 

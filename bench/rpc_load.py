@@ -1,9 +1,11 @@
 """Concurrent throughput: Odoo with 4 workers on loopback, XML-RPC clients in threads.
 
 Completes the planned sessions prepared by `runner.py --rpc-prepare` with
-meso.treatment.session.action_done, then validates as many ready Odoo pickings with
-stock.picking.button_validate, each from the same number of client threads, bounded
-in count and time. Starts the server itself and stops it at the end.
+meso.treatment.session.action_done; then validates as many ready Odoo pickings with
+stock.picking.button_validate; then runs Odoo's whole outgoing flow for as many
+pickings (create, then button_validate, which confirms and reserves): each from the
+same number of client threads, bounded in count and time. Starts the server itself
+and stops it at the end.
 """
 
 import argparse
@@ -87,8 +89,33 @@ def serialization_failures(path, offset):
         return sum("tries left" in line or "maximum number of tries" in line for line in log)
 
 
-def hammer(url, database, uid, model, method, *, ids, threads, seconds, kwargs=None):
-    """Call model.method([id]) for every id from `threads` clients; stop at `seconds`."""
+def call_method(model, method, kwargs=None):
+    """One unit of work: model.method([id])."""
+
+    def call(proxy, database, uid, record_id):
+        proxy.execute_kw(database, uid, "admin", model, method, [[record_id]], kwargs or {})
+
+    return call
+
+
+def picking_flow(proxy, database, uid, values):
+    """Odoo's outgoing flow from a client, as a session's completion does it: create the
+    picking, then validate it (button_validate confirms it and reserves FEFO lots)."""
+    picking_id = proxy.execute_kw(database, uid, "admin", "stock.picking", "create", [values])
+    proxy.execute_kw(
+        database,
+        uid,
+        "admin",
+        "stock.picking",
+        "button_validate",
+        [[picking_id]],
+        {"context": {"skip_backorder": True}},
+    )
+
+
+def hammer(url, database, uid, call, *, ids, threads, seconds):
+    """Run call(proxy, database, uid, item) for every item from `threads` clients; stop at
+    `seconds`."""
     todo = queue.Queue()
     for record_id in ids:
         todo.put(record_id)
@@ -105,11 +132,11 @@ def hammer(url, database, uid, model, method, *, ids, threads, seconds, kwargs=N
                 return
             start = time.monotonic()
             try:
-                proxy.execute_kw(database, uid, "admin", model, method, [[record_id]], kwargs or {})
+                call(proxy, database, uid, record_id)
             except (OSError, xmlrpc.client.Error) as error:
                 with lock:
                     # the end of a fault is the exception and its message
-                    errors.append(f"{record_id}: {str(error)[-400:]}")
+                    errors.append(f"{str(record_id)[:80]}: {str(error)[-400:]}")
                 continue
             with lock:
                 done.append(record_id)
@@ -159,8 +186,7 @@ def main():
             url,
             args.database,
             uid,
-            "res.users",
-            "read",
+            call_method("res.users", "read"),
             ids=[uid] * 4 * WORKERS,
             threads=8,
             seconds=60,
@@ -168,27 +194,22 @@ def main():
         cases = []
         for case in prepared["cases"]:
             figures = {"name": case["name"]}
-            for side, model, method, ids, kwargs in (
-                ("ours", "meso.treatment.session", "action_done", case["session_ids"], None),
+            for side, call, items in (
+                ("ours", call_method("meso.treatment.session", "action_done"), case["session_ids"]),
+                # what the issue measures: validating pickings prepared beforehand
                 (
                     "odoo",
-                    "stock.picking",
-                    "button_validate",
+                    call_method(
+                        "stock.picking", "button_validate", {"context": {"skip_backorder": True}}
+                    ),
                     case["picking_ids"],
-                    {"context": {"skip_backorder": True}},
                 ),
+                # the same work as a completion: create, confirm, reserve, validate
+                ("odoo_flow", picking_flow, case["flow_values"]),
             ):
                 logged = log_size(args.log)
                 figures[side] = hammer(
-                    url,
-                    args.database,
-                    uid,
-                    model,
-                    method,
-                    ids=ids,
-                    threads=threads,
-                    seconds=seconds,
-                    kwargs=kwargs,
+                    url, args.database, uid, call, ids=items, threads=threads, seconds=seconds
                 )
                 figures[side]["serialization_failures"] = serialization_failures(args.log, logged)
                 print(

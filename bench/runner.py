@@ -323,7 +323,18 @@ class Runner:
             pickings.action_confirm()
             pickings.action_assign()
             pickings.move_ids.picked = True
-            cases.append({"name": name, "session_ids": sessions.ids, "picking_ids": pickings.ids})
+            cases.append(
+                {
+                    "name": name,
+                    "session_ids": sessions.ids,
+                    "picking_ids": pickings.ids,
+                    # Odoo's whole flow, created by the clients themselves
+                    "flow_values": [
+                        bench.picking_values(env, warehouse, products)
+                        for warehouse, products in plan
+                    ],
+                }
+            )
         self.env.cr.commit()
         return {
             "cases": cases,
