@@ -435,27 +435,29 @@ class StockLot(models.Model):
         lots._meso_schedule_vendor_return()
         return True
 
+    def _meso_recall_warehouses(self):
+        """The clinics a recall of these lots reaches: every clinic of a lot's company,
+        and for a lot shared between companies (a shared vial's lot has none), every
+        clinic of the companies the recalling manager works for."""
+        companies = self.company_id
+        if any(not lot.company_id for lot in self):
+            companies |= self.env.user.company_ids
+        return self.env["stock.warehouse"].sudo().search([("company_id", "in", companies.ids)])
+
     def _meso_lock_recalled_stock(self):
-        """Take the stock keys of the lots' vials in every clinic of their companies."""
-        warehouses = (
-            self.env["stock.warehouse"].sudo().search([("company_id", "in", self.company_id.ids)])
-        )
+        """Take the stock keys of the lots' vials in every clinic the recall reaches."""
+        warehouses = self._meso_recall_warehouses()
         self.env["stock.warehouse"]._meso_lock_stock_keys(
             (warehouse.id, lot.product_id.id)
             for lot in self
             for warehouse in warehouses
-            if warehouse.company_id == lot.company_id
+            if not lot.company_id or warehouse.company_id == lot.company_id
         )
 
     def _meso_quarantine_recalled(self):
-        """Every clinic of the lots' companies moves their stock to its quarantine."""
+        """Every clinic the recall reaches moves the lots' stock to its quarantine."""
         pickings = self.env["stock.picking"]
-        warehouses = self.env["stock.warehouse"].search(
-            [
-                ("company_id", "in", self.company_id.ids),
-                ("meso_quarantine_location_id", "!=", False),
-            ]
-        )
+        warehouses = self._meso_recall_warehouses().filtered("meso_quarantine_location_id")
         for warehouse in warehouses:
             quants = self.env["stock.quant"].search(
                 [

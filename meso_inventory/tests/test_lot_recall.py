@@ -3,6 +3,7 @@ import io
 import shutil
 import subprocess
 import xmlrpc.client
+from datetime import datetime, timedelta
 
 from openpyxl import load_workbook
 
@@ -276,6 +277,34 @@ class TestLotRecall(HttpCase, MesoCommon):
         wizard.action_recall()
         self.assertEqual(set(lots.mapped("meso_recall_state")), {"recalled"})
         self.assertEqual(set(lots.mapped("meso_recall_issuer")), {"ANSM"})
+
+    def test_recall_of_a_shared_vials_lot_reaches_the_managers_clinics(self):
+        """A vial shared between companies has lots of no company: the recall still
+        quarantines them in every clinic of the manager's companies, not in none."""
+        shared = self._create_vial("Shared booster 2 ml", company_id=False, meso_composition_ids=[])
+        lot = self.env["stock.lot"].create(
+            {
+                "name": "SH-2601",
+                "product_id": shared.product_variant_id.id,
+                "expiration_date": datetime.now() + timedelta(days=300),
+            }
+        )
+        self.assertFalse(lot.company_id)
+        self._stock(lot, 4)
+        self.env["stock.quant"]._update_available_quantity(
+            lot.product_id, self.north.lot_stock_id, 2, lot_id=lot
+        )
+        lot.with_user(self.manager).action_meso_recall(
+            {"reference": "FSN-SHARED", "issuer": "Manufacturer", "reason": "Sterility"}
+        )
+        quants = self.env["stock.quant"].search([("lot_id", "=", lot.id), ("quantity", ">", 0)])
+        self.assertEqual(
+            {q.location_id: q.quantity for q in quants},
+            {
+                self.warehouse.meso_quarantine_location_id: 4,
+                self.north.meso_quarantine_location_id: 2,
+            },
+        )
 
     # ------------------------------------------------------------------
     # Return to the vendor and the report
