@@ -4,8 +4,8 @@ import io
 import math
 from collections import defaultdict
 
-from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo import fields, models
+from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero, float_round
 
 from ..report.meso_audit_xlsx import META_SHEET, SIGNATURE
@@ -37,35 +37,18 @@ class MesoAuditCountImport(models.TransientModel):
     in another language imports the same."""
 
     _name = "meso.audit.count.import"
+    _inherit = ["meso.audit.clinic.mixin"]
     _description = "Apply stock audit counts"
-    _check_company_auto = True
     _transient_max_hours = 0.25  # the file may name patients' vials and counts; not kept
 
-    company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company
-    )
-    warehouse_id = fields.Many2one(
-        "stock.warehouse",
-        "Clinic",
-        required=True,
-        check_company=True,
-        default=lambda self: self.env["stock.warehouse"].search(
-            [("company_id", "=", self.env.company.id)], limit=1
-        ),
-    )
     import_file = fields.Binary("Filled-in count sheet", attachment=False, required=True)
     import_file_name = fields.Char()
     import_reason = fields.Char(
         "Reason", required=True, default=lambda self: self.env._("Stock audit count")
     )
 
-    @api.constrains("company_id")
-    def _check_company_of_user(self):
-        for wizard in self:
-            if wizard.company_id not in self.env.user.company_ids:
-                raise AccessError(
-                    self.env._("You can only count the stock of a company you work for.")
-                )
+    def _meso_other_company_refusal(self):
+        return self.env._("You can only count the stock of a company you work for.")
 
     def action_import_counts(self):
         """Apply the counted quantities as one inventory adjustment, or nothing at all,

@@ -3,7 +3,7 @@ import tempfile
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import format_datetime, hmac
 
 from ..report.meso_audit_xlsx import PAPER_SIZES, AuditWorkbook, PageSetup, SheetFull, sheet_name
@@ -16,25 +16,12 @@ class MesoAuditExport(models.TransientModel):
     `meso.audit.count.import`."""
 
     _name = "meso.audit.export"
-    _inherit = ["meso.number.check.mixin"]
+    _inherit = ["meso.number.check.mixin", "meso.audit.clinic.mixin"]
     _description = "Stock audit export"
     _meso_number_bounds = {"horizon_days": (0, 3650)}
-    _check_company_auto = True
     # the workbook names patients: it is downloaded at once, and does not linger
     _transient_max_hours = 0.25
 
-    company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company
-    )
-    warehouse_id = fields.Many2one(
-        "stock.warehouse",
-        "Clinic",
-        required=True,
-        check_company=True,
-        default=lambda self: self.env["stock.warehouse"].search(
-            [("company_id", "=", self.env.company.id)], limit=1
-        ),
-    )
     as_of = fields.Datetime("Stock as of", required=True, default=fields.Datetime.now)
     horizon_days = fields.Integer("Expiring within (days)", required=True, default=90)
     period_start = fields.Datetime(
@@ -147,13 +134,8 @@ class MesoAuditExport(models.TransientModel):
         suffix = "_pseudonymised" if self.pseudonymise else ""
         return f"stock-audit-{self.warehouse_id.code}-{stamp}{suffix}.xlsx"
 
-    @api.constrains("company_id")
-    def _check_company_of_user(self):
-        for export in self:
-            if export.company_id not in self.env.user.company_ids:
-                raise AccessError(
-                    self.env._("You can only export the stock of a company you work for.")
-                )
+    def _meso_other_company_refusal(self):
+        return self.env._("You can only export the stock of a company you work for.")
 
     @api.model
     def _meso_database_token(self):
