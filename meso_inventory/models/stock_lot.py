@@ -442,6 +442,8 @@ class StockLot(models.Model):
         companies = self.company_id
         if any(not lot.company_id for lot in self):
             companies |= self.env.user.company_ids
+        # every clinic of those companies, whichever the manager's current selection is:
+        # her right to recall was checked, and only these clinics' stock is touched
         return self.env["stock.warehouse"].sudo().search([("company_id", "in", companies.ids)])
 
     def _meso_lock_recalled_stock(self):
