@@ -244,6 +244,27 @@ def top_up_bench_stock(env, state):
     env.cr.commit()
 
 
+def top_up_catalogue_stock(env, state, products, warehouses, quantity):
+    """At least `quantity` vials of each of these catalogue vials in each clinic (in its
+    first lot), received long before the sessions."""
+    Quant = env["stock.quant"]
+    lots = env["stock.lot"].browse(state["catalogue_lot_ids"])
+    for product in products:
+        lot = lots.filtered(lambda lot, product=product: lot.product_id == product)[:1]
+        for warehouse in warehouses:
+            stock = warehouse.lot_stock_id
+            available = Quant._get_available_quantity(product, stock)
+            if available < quantity:
+                Quant._update_available_quantity(
+                    product,
+                    stock,
+                    quantity - available,
+                    lot_id=lot,
+                    in_date=datetime.now() - timedelta(days=100),
+                )
+    env.cr.commit()
+
+
 def ensure_second_clinic(env, state):
     """A second clinic of the company holding the bench lots too (the concurrent
     benchmark's two-clinic case), its stock topped up like the first's."""

@@ -130,7 +130,8 @@ def rpc_rows(rpc):
         failures = ours["serialization_failures"]
         rows.append(
             [
-                label,
+                f"{label}, sessions prepared (their vials reserved beforehand) against "
+                "Odoo's validation of pickings reserved beforehand",
                 f"{ours['per_second']:.2f} sessions/s ({ours['completed']} in "
                 f"{ours['seconds']:.0f} s)",
                 f"{theirs['per_second']:.2f} pickings/s ({theirs['completed']} in "
@@ -150,14 +151,17 @@ def rpc_rows(rpc):
                 ),
             ]
         )
-        flow = case.get("odoo_flow")
-        if flow:
-            flow_ratio = ratio(flow["per_second"], ours["per_second"])
+        flow, chair = case.get("odoo_flow"), case.get("ours_chair")
+        if flow and chair:
+            flow_ratio = ratio(flow["per_second"], chair["per_second"])
             rows.append(
                 [
-                    f"{label}, against Odoo's whole outgoing flow (create the picking, then "
-                    "validate it: confirm, reserve FEFO, validate)",
-                    f"{ours['per_second']:.2f} sessions/s",
+                    f"{label}, sessions not prepared (Complete reserves and validates) "
+                    "against Odoo's whole outgoing flow (create the picking, then validate "
+                    "it: confirm, reserve FEFO, validate)",
+                    f"{chair['per_second']:.2f} sessions/s ({chair['completed']} in "
+                    f"{chair['seconds']:.0f} s, errors {chair['errors']}, serialization "
+                    f"failures {chair['serialization_failures']})",
                     f"{flow['per_second']:.2f} pickings/s ({flow['completed']} in "
                     f"{flow['seconds']:.0f} s)",
                     fmt_ratio(flow_ratio),

@@ -1,7 +1,9 @@
 """Concurrent throughput: Odoo with 4 workers on loopback, XML-RPC clients in threads.
 
-Completes the planned sessions prepared by `runner.py --rpc-prepare` with
-meso.treatment.session.action_done; then validates as many ready Odoo pickings with
+Completes the planned sessions made by `runner.py --rpc-prepare` with
+meso.treatment.session.action_done, first sessions prepared beforehand (their vials
+reserved, as Odoo's pickings below are), then as many sessions not prepared (Complete
+reserves and validates); then validates as many ready Odoo pickings with
 stock.picking.button_validate; then runs Odoo's whole outgoing flow for as many
 pickings (create, then button_validate, which confirms and reserves): each from the
 same number of client threads, bounded in count and time. Starts the server itself
@@ -194,8 +196,12 @@ def main():
         cases = []
         for case in prepared["cases"]:
             figures = {"name": case["name"]}
+            complete = call_method("meso.treatment.session", "action_done")
             for side, call, items in (
-                ("ours", call_method("meso.treatment.session", "action_done"), case["session_ids"]),
+                # sessions prepared beforehand (their single-dose vials reserved)
+                ("ours", complete, case["session_ids"]),
+                # sessions as they come to the chair: Complete reserves and validates
+                ("ours_chair", complete, case["chair_session_ids"]),
                 # what the issue measures: validating pickings prepared beforehand
                 (
                     "odoo",

@@ -312,11 +312,16 @@ class Runner:
                 ((main, second)[index % 2], None) for index in range(count)
             ],
         }
+        # every flow below takes its own vials: four times the plan's need
+        datagen.top_up_catalogue_stock(env, self.state, mix, (main, second), 4 * count)
         cases = []
         for name, plan in plans.items():
-            sessions = env["meso.treatment.session"].create(
-                [bench.session_values(warehouse, products) for warehouse, products in plan]
-            )
+            values = [bench.session_values(warehouse, products) for warehouse, products in plan]
+            # prepared like Odoo's pickings below (the day's trays), and as they come to
+            # the chair (nothing reserved before Complete)
+            sessions = env["meso.treatment.session"].create(values)
+            sessions.action_meso_prepare()
+            chair = env["meso.treatment.session"].create(values)
             pickings = env["stock.picking"].create(
                 [bench.picking_values(env, warehouse, products) for warehouse, products in plan]
             )
@@ -327,6 +332,7 @@ class Runner:
                 {
                     "name": name,
                     "session_ids": sessions.ids,
+                    "chair_session_ids": chair.ids,
                     "picking_ids": pickings.ids,
                     # Odoo's whole flow, created by the clients themselves
                     "flow_values": [

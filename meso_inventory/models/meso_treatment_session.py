@@ -38,6 +38,8 @@ RECORD_FIELDS = frozenset(
         "override_reason",
     }
 )
+# States of a prepared session's transfer while it holds the vials
+RESERVING = ("waiting", "confirmed", "assigned")
 # What _meso_allocate_vials allocated: the sessions of a wave, their draws from open
 # vials [(line, vial, ml)] and their confirmed, reserved consumption pickings.
 Allocation = namedtuple("Allocation", ["sessions", "draws", "pickings"])
@@ -104,6 +106,15 @@ class MesoTreatmentSession(models.Model):
     return_picking_id = fields.Many2one(
         "stock.picking", "Return", readonly=True, copy=False, groups="stock.group_stock_user"
     )
+    # not stored: a stored flag would be recomputed at each state of the transfer
+    meso_prepared = fields.Boolean(
+        "Vials reserved",
+        compute="_compute_meso_prepared",
+        search="_search_meso_prepared",
+        compute_sudo=True,
+        help="Prepared: the sealed single-dose vials of this planned session are reserved "
+        "in the clinic's stock (Prepare), and Complete takes those.",
+    )
     move_ids = fields.One2many(
         "stock.move",
         "meso_session_id",
@@ -151,6 +162,22 @@ class MesoTreatmentSession(models.Model):
         return self.env["stock.warehouse"].search(
             [("company_id", "=", self.env.company.id)], limit=1
         )
+
+    @api.depends("state", "picking_id.state")
+    def _compute_meso_prepared(self):
+        for session in self:
+            session.meso_prepared = (
+                session.state == "planned" and session.picking_id.state in RESERVING
+            )
+
+    def _search_meso_prepared(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(self.env._("Search prepared sessions with “Vials reserved” set."))
+        # the transfer is a stock document (Inventory's to read); the flag is the session's
+        prepared = self.sudo()._search(
+            [("state", "=", "planned"), ("picking_id.state", "in", RESERVING)]
+        )
+        return [("id", "in" if (operator == "=") == value else "not in", prepared)]
 
     @api.depends("consumption_ids.lot_id")
     def _compute_lot_ids(self):
@@ -223,6 +250,9 @@ class MesoTreatmentSession(models.Model):
             self._meso_check_open_record()
         if "override_reason" in vals:
             vals = dict(vals, **self._meso_override_approval(vals["override_reason"]))
+        if {"warehouse_id", "company_id"}.intersection(vals):
+            # what was reserved in the former clinic goes back to its shelf
+            self.sudo()._meso_release()
         result = super().write(vals)
         if vals.get("override_reason"):
             self._meso_record_approved_contraindications()
@@ -300,6 +330,13 @@ class MesoTreatmentSession(models.Model):
     def _meso_fill_from_formulation(self):
         for session in self:
             session.line_ids = session._meso_formulation_lines()
+
+    def unlink(self):
+        # a planned session's reserved vials go back to the shelf with it (superuser:
+        # the consumption picking is a stock document; the deletion's own rights and
+        # checks apply below, and roll this back if they refuse)
+        self.sudo()._meso_release()
+        return super().unlink()
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_done(self):
@@ -557,6 +594,162 @@ class MesoTreatmentSession(models.Model):
         return True
 
     # ------------------------------------------------------------------
+    # Preparing the day: the vials reserved ahead of the session
+    # ------------------------------------------------------------------
+    def action_meso_prepare(self):
+        """Reserve now, lot by lot (FEFO), the sealed single-dose vials these planned
+        sessions will take: the tray laid out in the morning, as Odoo reserves a delivery
+        before it leaves. Complete then takes the vials reserved, unless the session
+        changed since (another vial or volume, a lot chosen or scanned, a lot expired or
+        recalled meanwhile): those are reserved again. Multi-dose vials are drawn at the
+        chair, from the vial open at that moment. Preparing again reserves afresh."""
+        self._meso_lock_stock()
+        self.check_access("write")
+        for session in self:
+            if session.state != "planned":
+                raise UserError(
+                    self.env._(
+                        "Session %(session)s is not planned: there is nothing to prepare.",
+                        session=session.name,
+                    )
+                )
+            if not session.line_ids:
+                raise UserError(
+                    self.env._(
+                        "Add the vials of session %(session)s before preparing it.",
+                        session=session.name,
+                    )
+                )
+            session._meso_check_vials()
+        # Reserving runs as superuser, like the completion (see action_done): the checks
+        # above ran with the user's rights, and sudo() keeps her uid on the chatter.
+        self.sudo()._meso_prepare()
+        return True
+
+    def action_meso_release(self):
+        """Give back to the clinic's stock the vials reserved for these sessions."""
+        self._meso_lock_stock()
+        self.check_access("write")
+        # the rights were checked just above (see action_meso_prepare)
+        self.sudo()._meso_release()
+        return True
+
+    def _meso_prepare(self):
+        self._meso_release()
+        needs = {
+            line: line._meso_sealed_vials()
+            for line in self.line_ids
+            if not line.product_id.meso_multi_dose
+        }
+        pickings = self._meso_create_pickings(needs)
+        self._meso_check_received(pickings.move_ids.move_line_ids)
+        for picking in pickings:
+            picking.meso_session_id._meso_check_shortages(picking)
+        bodies = {}
+        for session in self.filtered("picking_id"):
+            reserved = {}
+            for move_line in session.picking_id.move_line_ids:
+                name = move_line.lot_id.name
+                reserved[name] = reserved.get(name, 0.0) + move_line.quantity
+            bodies[session.id] = escape(
+                self.env._(
+                    "Prepared. Vials reserved: %(lots)s",
+                    lots=", ".join(f"{lot} ({count:g})" for lot, count in reserved.items()),
+                )
+            )
+        self._message_log_batch(bodies=bodies)
+
+    def _meso_release(self):
+        """Cancel what was reserved for these planned sessions, if anything."""
+        prepared = self.filtered(lambda session: session.state == "planned" and session.picking_id)
+        pickings = prepared.picking_id.filtered(lambda picking: picking.state != "done")
+        if not pickings:
+            return
+        prepared.picking_id = False
+        pickings.action_cancel()
+        pickings.unlink()
+
+    def _meso_reuse_prepared(self, needs):
+        """The moves reserved when these sessions were prepared that still give what they
+        need ({line: sealed vials}): the same line and number of vials from the session's
+        clinic, the lot chosen since if any, lots usable at the session's date. The others
+        are cancelled; a session left with none is no longer prepared."""
+        kept = stale = self.env["stock.move"]
+        prepared = self.filtered("meso_prepared")
+        if not prepared:
+            return kept
+        for session in prepared:
+            for move in session.picking_id.move_ids.filtered(
+                lambda m: m.state not in ("done", "cancel")
+            ):
+                line = move.meso_session_line_id
+                lots = move.move_line_ids.lot_id
+                fits = (
+                    line in needs
+                    and line.session_id == session
+                    and move.product_id == line.product_id
+                    and move.location_id == session.warehouse_id.lot_stock_id
+                    and move.state == "assigned"
+                    and float_compare(
+                        move.product_uom_qty,
+                        needs[line],
+                        precision_rounding=move.product_uom.rounding,
+                    )
+                    == 0
+                    and (not line.lot_id or lots == line.lot_id)
+                    and not any(
+                        lot.meso_recall_state == "recalled"
+                        or (lot.expiration_date and lot.expiration_date <= session.date)
+                        for lot in lots
+                    )
+                )
+                if fits:
+                    kept |= move
+                else:
+                    stale |= move
+        if stale:
+            stale._action_cancel()
+            stale.unlink()
+        emptied = prepared.filtered(lambda session: not session.picking_id.move_ids)
+        pickings = emptied.picking_id
+        emptied.picking_id = False
+        pickings.unlink()
+        return kept
+
+    @api.model
+    def _meso_release_lots(self, lots, warehouses, reason):
+        """Planned sessions holding vials of `lots` in these clinics give all their
+        reserved vials back before those lots leave the stock (a recall, an expiry): no
+        tray keeps a vial that may no longer be injected. Returns those sessions."""
+        sessions = (
+            self.env["stock.move.line"]
+            .sudo()
+            .search(
+                [
+                    ("lot_id", "in", lots.ids),
+                    ("location_id", "child_of", warehouses.lot_stock_id.ids),
+                    ("state", "not in", ("done", "cancel")),
+                    ("move_id.meso_session_id.state", "=", "planned"),
+                ]
+            )
+            .move_id.meso_session_id
+        )
+        sessions._meso_release()
+        sessions._message_log_batch(
+            bodies={
+                session.id: escape(
+                    self.env._(
+                        "The vials reserved for this session went back to stock: %(reason)s. "
+                        "Prepare it again, or Complete takes other lots.",
+                        reason=reason,
+                    )
+                )
+                for session in sessions
+            }
+        )
+        return sessions
+
+    # ------------------------------------------------------------------
     # Locks
     # ------------------------------------------------------------------
     def _meso_stock_keys(self):
@@ -577,9 +770,7 @@ class MesoTreatmentSession(models.Model):
                 continue
             for line in session.line_ids:
                 key = (session.warehouse_id.id, line.product_id.id)
-                volume = line.product_id.meso_volume_ml or 1.0
-                vials = math.ceil(round(line.volume_ml / volume, 6))
-                needed[key] = needed.get(key, 0.0) + vials
+                needed[key] = needed.get(key, 0.0) + line._meso_sealed_vials()
         orderpoints = (
             self.env["stock.warehouse.orderpoint"]
             .sudo()
@@ -649,6 +840,12 @@ class MesoTreatmentSession(models.Model):
                     date=fields.Datetime.to_string(self.date),
                 )
             )
+        self._meso_check_vials()
+
+    def _meso_check_vials(self):
+        """The session's vials are active mesotherapy vials; a lot chosen is one of its
+        vial, not recalled, not expired at the session's date."""
+        self.ensure_one()
         for line in self.line_ids:
             product = line.product_id
             if not product.meso_is_vial or not product.active:
@@ -802,13 +999,18 @@ class MesoTreatmentSession(models.Model):
 
     def _meso_create_pickings(self, needs):
         """One consumption picking per session that needs sealed vials ({line: vials}),
-        created, confirmed and reserved together."""
-        Picking = self.env["stock.picking"]
+        its moves confirmed and reserved together. A prepared session keeps its picking
+        and the moves reserved then that still fit (_meso_reuse_prepared); what they do
+        not give is added to it."""
+        kept = self._meso_reuse_prepared(needs)
+        needs = {
+            line: vials for line, vials in needs.items() if line not in kept.meso_session_line_id
+        }
         sessions = self.filtered(lambda session: any(line in needs for line in session.line_ids))
-        if not sessions:
-            return Picking
+        prepared = sessions.filtered("meso_prepared")
+        new = sessions - prepared
         values = []
-        for session in sessions:
+        for session in new:
             picking_values = session._meso_prepare_picking_values()
             picking_values["move_ids"] = [
                 Command.create(session._meso_prepare_move_values(line, needs[line], picking_values))
@@ -816,13 +1018,38 @@ class MesoTreatmentSession(models.Model):
                 if line in needs
             ]
             values.append(picking_values)
-        pickings = Picking.create(values)
-        for session, picking in zip(sessions, pickings, strict=True):
+        # A consumption picking keeps no chatter of its own (no creation note, followers
+        # or state tracking): the session's chatter records the lots reserved and used.
+        pickings = self.env["stock.picking"].with_context(tracking_disable=True).create(values)
+        for session, picking in zip(new, pickings, strict=True):
             session.picking_id = picking
+        added = self.env["stock.move"].with_context(tracking_disable=True)
+        for session in prepared:
+            picking = session.picking_id
+            added |= added.create(
+                [
+                    dict(
+                        session._meso_prepare_move_values(
+                            line,
+                            needs[line],
+                            {
+                                "location_id": picking.location_id.id,
+                                "location_dest_id": picking.location_dest_id.id,
+                            },
+                        ),
+                        picking_id=picking.id,
+                        picking_type_id=picking.picking_type_id.id,
+                    )
+                    for line in session.line_ids
+                    if line in needs
+                ]
+            )
         # the clinic's consumption type reserves at confirmation (FEFO, product_expiry
         # skipping lots expired at the move's date); what it could not is tried again
         pickings.action_confirm()
-        moves = pickings.move_ids
+        if added:
+            added._action_confirm()
+        moves = pickings.move_ids | added
         chosen = moves.filtered(lambda move: move.meso_session_line_id.lot_id)
         (moves - chosen).filtered(lambda move: move.state != "assigned")._action_assign()
         for move in chosen:
@@ -835,7 +1062,7 @@ class MesoTreatmentSession(models.Model):
                 strict=False,
             )
             move._recompute_state()
-        return pickings
+        return (pickings | kept.picking_id | added.picking_id).with_env(self.env)
 
     def _meso_validate_consumption(self, pickings):
         """Check what was reserved (received before the session, enough of it), then
@@ -846,11 +1073,13 @@ class MesoTreatmentSession(models.Model):
         for picking in pickings:
             picking.meso_session_id._meso_check_shortages(picking)
         pickings.move_ids.picked = True
-        result = pickings.with_context(
-            skip_backorder=True, skip_expired=True, skip_sms=True
-        ).button_validate()
+        # Validated the way the point of sale validates the pickings of its orders:
+        # _action_done, without button_validate's dialogs (backorder, SMS, expired lots),
+        # which have nothing to ask here: the lots were checked above and at
+        # reservation, the whole need was reserved, the picking has no partner.
+        pickings.with_context(tracking_disable=True, cancel_backorder=True)._action_done()
         not_done = pickings.filtered(lambda picking: picking.state != "done")
-        if result is not True or not_done:
+        if not_done:
             raise UserError(
                 self.env._(
                     "The consumption of session %(session)s could not be validated.",
@@ -873,7 +1102,8 @@ class MesoTreatmentSession(models.Model):
                 else "",
             )
             for move in picking.move_ids
-            if float_compare(
+            if move.state != "cancel"
+            and float_compare(
                 move.quantity, move.product_uom_qty, precision_rounding=move.product_uom.rounding
             )
             < 0
@@ -1006,6 +1236,8 @@ class MesoTreatmentSession(models.Model):
         for session in self.sudo():
             if session.state == "done":
                 session._meso_return_stock()
+            else:
+                session._meso_release()
             session.state = "cancelled"
         # The same checks cover this: a recalled lot's vials given back above go on to
         # the clinic's quarantine, a transfer needing Inventory rights; uid kept.

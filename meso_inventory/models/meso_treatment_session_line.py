@@ -1,3 +1,5 @@
+import math
+
 from odoo import api, fields, models
 
 
@@ -77,6 +79,12 @@ class MesoTreatmentSessionLine(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_except_closed(self):
         self.session_id._meso_check_open_record()
+
+    def _meso_sealed_vials(self):
+        """Sealed vials the line's volume takes when nothing is drawn from an open vial."""
+        self.ensure_one()
+        volume = self.product_id.meso_volume_ml or 1.0
+        return math.ceil(round(self.volume_ml / volume, 6))
 
     @api.depends("consumption_ids")
     def _compute_consumed(self):

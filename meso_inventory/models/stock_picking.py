@@ -12,6 +12,23 @@ class StockPicking(models.Model):
         "meso.treatment.session", "Treatment session", index="btree_not_null", copy=False
     )
 
+    def button_validate(self):
+        # the vials reserved for a session to come (Prepare) leave when the session is
+        # completed, which writes the ledger the recalls read; validated from Inventory
+        # they would reach a patient without a trace
+        reserved = self.filtered(lambda picking: picking.sudo().meso_session_id.state == "planned")
+        if reserved:
+            raise UserError(
+                self.env._(
+                    "%(picking)s holds the vials reserved for session %(session)s: they leave "
+                    "the stock when the session is completed. Complete the session, or "
+                    "cancel this transfer to give them back.",
+                    picking=reserved[0].name,
+                    session=reserved[0].sudo().meso_session_id.name,
+                )
+            )
+        return super().button_validate()
+
     def _send_confirmation_email(self):
         # A treatment's consumption is not a delivery: nobody is told it was "shipped"
         # (stock's e-mail, stock_sms's text message), whatever the company's settings.

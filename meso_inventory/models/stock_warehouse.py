@@ -523,6 +523,7 @@ class StockWarehouse(models.Model):
         self.ensure_one()
         if not quants:
             return self.env["stock.picking"]
+        self.env["meso.treatment.session"]._meso_release_lots(quants.lot_id, self, origin)
         quarantine = self.meso_quarantine_location_id
         picking = self.env["stock.picking"].create(
             {

@@ -14,6 +14,7 @@ from . import test_french
 from . import test_lot_expiry
 from . import test_packaging
 from . import test_practitioner_day
+from . import test_prepare
 from . import test_query_budgets
 from . import test_reorder
 from . import test_replenishment

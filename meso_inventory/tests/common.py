@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import psycopg2.errors
 
 import odoo
-from odoo.tests import TransactionCase
+from odoo.tests import HttpCase, TransactionCase
 from odoo.tools import SQL
 
 
@@ -160,3 +160,30 @@ class MesoCommon(TransactionCase):
         picking.action_confirm()
         picking.action_assign()
         return picking
+
+
+class MesoRoleCommon(HttpCase, MesoCommon):
+    """The clinic's roles, each with its own login and password, for the external API."""
+
+    @classmethod
+    def _login_user(cls, login, group_xmlid, company=None):
+        company = company or cls.company
+        groups = cls.env.ref(group_xmlid)
+        if group_xmlid != "base.group_portal":
+            groups |= cls.env.ref("base.group_user")
+        return cls.env["res.users"].create(
+            {
+                "name": login.title(),
+                "login": f"role-{login}",
+                "password": f"{login}-pass",
+                "email": f"{login}@example.com",
+                "company_id": company.id,
+                "company_ids": [(6, 0, company.ids)],
+                "groups_id": [(6, 0, groups.ids)],
+            }
+        )
+
+    def rpc(self, user, model, method, *args, **kwargs):
+        return self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname, user.id, f"{user.login[5:]}-pass", model, method, list(args), kwargs
+        )

@@ -12,15 +12,15 @@ from datetime import datetime, timedelta
 from lxml import etree
 from openpyxl import load_workbook
 
-from odoo.tests import HttpCase, JsonRpcException, tagged
+from odoo.tests import JsonRpcException, tagged
 
-from .common import MesoCommon
+from .common import MesoRoleCommon
 
 WARNING, ACCESS_ERROR = 2, 4  # the faults of a UserError and an AccessError
 
 
 @tagged("post_install", "-at_install")
-class TestRoles(HttpCase, MesoCommon):
+class TestRoles(MesoRoleCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -76,29 +76,6 @@ class TestRoles(HttpCase, MesoCommon):
         )
         cls.done.action_done()
         cls.opened = cls.done.consumption_ids.opened_vial_id
-
-    @classmethod
-    def _login_user(cls, login, group_xmlid, company=None):
-        company = company or cls.company
-        groups = cls.env.ref(group_xmlid)
-        if group_xmlid != "base.group_portal":
-            groups |= cls.env.ref("base.group_user")
-        return cls.env["res.users"].create(
-            {
-                "name": login.title(),
-                "login": f"role-{login}",
-                "password": f"{login}-pass",
-                "email": f"{login}@example.com",
-                "company_id": company.id,
-                "company_ids": [(6, 0, company.ids)],
-                "groups_id": [(6, 0, groups.ids)],
-            }
-        )
-
-    def rpc(self, user, model, method, *args, **kwargs):
-        return self.xmlrpc_object.execute_kw(
-            self.env.cr.dbname, user.id, f"{user.login[5:]}-pass", model, method, list(args), kwargs
-        )
 
     def _footprint(self):
         """What an attack must not change: stock, the ledger, sessions, vials, pickings."""
