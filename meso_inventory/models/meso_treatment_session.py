@@ -764,8 +764,13 @@ class MesoTreatmentSession(models.Model):
         keys = set()
         needed = {}
         for session in sessions:
-            for product in session.line_ids.product_id | session.consumption_ids.product_id:
-                keys.add((session.warehouse_id.id, product.id))
+            if session.state == "planned":
+                # and what its tray holds, should a line have changed since
+                products = session.line_ids.product_id | session.picking_id.move_ids.product_id
+            else:
+                # a completed session gives back what its ledger says it took
+                products = session.line_ids.product_id | session.consumption_ids.product_id
+            keys.update((session.warehouse_id.id, product.id) for product in products)
             if session.state != "planned":
                 continue
             for line in session.line_ids:
@@ -779,23 +784,27 @@ class MesoTreatmentSession(models.Model):
         if not orderpoints:
             return sorted(keys), orderpoints
         on_hand = {}
-        for warehouse in orderpoints.warehouse_id:
+        for location in orderpoints.location_id:
             for product, quantity in (
                 self.env["stock.quant"]
                 .sudo()
                 ._read_group(
                     [
                         ("product_id", "in", orderpoints.product_id.ids),
-                        ("location_id", "child_of", warehouse.lot_stock_id.id),
+                        ("location_id", "child_of", location.id),
                     ],
                     ["product_id"],
                     ["quantity:sum"],
                 )
             ):
-                on_hand[warehouse.id, product.id] = quantity
+                on_hand[location, product] = quantity
         for orderpoint in orderpoints:
             key = (orderpoint.warehouse_id.id, orderpoint.product_id.id)
-            left = on_hand.get(key, 0.0) + orderpoint.meso_open_rfq_qty - needed[key]
+            left = (
+                on_hand.get((orderpoint.location_id, orderpoint.product_id), 0.0)
+                + orderpoint.meso_open_rfq_qty
+                - needed[key]
+            )
             if left < orderpoint.product_min_qty:
                 vendors = orderpoint.product_id.seller_ids.filtered(
                     lambda seller, op=orderpoint: (

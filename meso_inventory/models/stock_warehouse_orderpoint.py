@@ -91,9 +91,10 @@ class StockWarehouseOrderpoint(models.Model):
             )
         return res
 
-    def _meso_unusable_quantities(self):
+    def _meso_unusable_quantities(self, on_hand=None):
         """{orderpoint id: quantity} of stock that will expire before its turn comes,
-        consuming lots FEFO at the orderpoint's daily use. One grouped read per location."""
+        consuming lots FEFO at the orderpoint's daily use. One grouped read per location.
+        `on_hand`, a dict, receives each rule's quantity on hand ({orderpoint id: qty})."""
         result = {}
         now = fields.Datetime.now()
         for location in self.location_id:
@@ -102,19 +103,22 @@ class StockWarehouseOrderpoint(models.Model):
                 [
                     ("product_id", "in", orderpoints.product_id.ids),
                     ("location_id", "child_of", location.id),
-                    ("lot_id", "!=", False),
                 ],
                 ["product_id", "lot_id"],
                 ["quantity:sum"],
             )
             lots_by_product = defaultdict(list)
+            totals = defaultdict(float)
             for product, lot, quantity in groups:
-                if quantity > 0:
+                totals[product] += quantity
+                if lot and quantity > 0:
                     lots_by_product[product].append((lot.expiration_date, quantity))
             for orderpoint in orderpoints:
                 result[orderpoint.id] = self._meso_expiring_unused(
                     lots_by_product[orderpoint.product_id], orderpoint.meso_avg_daily_use, now
                 )
+                if on_hand is not None:
+                    on_hand[orderpoint.id] = totals[orderpoint.product_id]
         return result
 
     @api.model
@@ -293,24 +297,40 @@ class StockWarehouseOrderpoint(models.Model):
         reads where the forecast computes each rule's lead times."""
         if not self:
             return self
-        unusable = self._meso_unusable_quantities()
-        bounds = {}
+        on_hand = {}
+        unusable = self._meso_unusable_quantities(on_hand)
+        leaving = {}
         for location in self.location_id:
-            orderpoints = self.filtered(lambda op, location=location: op.location_id == location)
-            quantities = orderpoints.product_id.with_context(
-                location=location.id
-            )._compute_quantities_dict(None, None, None)
-            for orderpoint in orderpoints:
-                quantity = quantities[orderpoint.product_id.id]
-                bounds[orderpoint] = (
-                    quantity["qty_available"]
-                    - quantity["outgoing_qty"]
-                    - unusable.get(orderpoint.id, 0.0)
+            # what Odoo's forecast subtracts as outgoing (stock.product's quantities), at
+            # any date
+            for product, quantity in (
+                self.env["stock.move"]
+                .with_context(active_test=False)
+                ._read_group(
+                    [
+                        ("product_id", "in", self.product_id.ids),
+                        (
+                            "state",
+                            "in",
+                            ("waiting", "confirmed", "assigned", "partially_available"),
+                        ),
+                        ("location_id", "child_of", location.id),
+                        "!",
+                        ("location_dest_id", "child_of", location.id),
+                    ],
+                    ["product_id"],
+                    ["product_qty:sum"],
                 )
+            ):
+                leaving[location, product] = quantity
         return self.filtered(
             lambda op: (
                 float_compare(
-                    bounds[op], op.product_min_qty, precision_rounding=op.product_uom.rounding
+                    on_hand[op.id]
+                    - leaving.get((op.location_id, op.product_id), 0.0)
+                    - unusable[op.id],
+                    op.product_min_qty,
+                    precision_rounding=op.product_uom.rounding,
                 )
                 < 0
             )
