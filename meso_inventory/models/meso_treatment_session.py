@@ -760,27 +760,65 @@ class MesoTreatmentSession(models.Model):
         take below its minimum adds to. Whether a rule may be taken below its minimum is
         estimated cheaply, on the safe side: the clinic's stock and the rule's open RFQs,
         less what the sessions need. Returns the keys and those automatic rules."""
-        sessions = self.sudo()
-        keys = set()
-        needed = {}
-        for session in sessions:
-            if session.state == "planned":
-                # and what its tray holds, should a line have changed since
-                products = session.line_ids.product_id | session.picking_id.move_ids.product_id
-            else:
-                # a completed session gives back what its ledger says it took
-                products = session.line_ids.product_id | session.consumption_ids.product_id
-            keys.update((session.warehouse_id.id, product.id) for product in products)
-            if session.state != "planned":
-                continue
-            for line in session.line_ids:
-                key = (session.warehouse_id.id, line.product_id.id)
-                needed[key] = needed.get(key, 0.0) + line._meso_sealed_vials()
-        orderpoints = (
-            self.env["stock.warehouse.orderpoint"]
-            .sudo()
-            ._meso_rules_for(sessions.filtered(lambda session: session.state == "planned"))
+        # One statement: read before the transaction's snapshot is renewed (see
+        # stock.warehouse._meso_lock_stock_keys), what the ORM would fetch here would be
+        # read again after the wait.
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH sessions AS (
+                    SELECT id, warehouse_id, state, picking_id
+                      FROM meso_treatment_session
+                     WHERE id = ANY(%(ids)s)
+                ), vials AS (
+                    -- the lines; for a planned one, the sealed vials it may take
+                    SELECT s.warehouse_id, l.product_id,
+                           CASE WHEN s.state = 'planned'
+                                THEN CEIL(ROUND(l.volume_ml::numeric
+                                      / COALESCE(NULLIF(t.meso_volume_ml, 0), 1)::numeric, 6))
+                                ELSE 0 END AS vials
+                      FROM sessions s
+                      JOIN meso_treatment_session_line l ON l.session_id = s.id
+                      JOIN product_product p ON p.id = l.product_id
+                      JOIN product_template t ON t.id = p.product_tmpl_id
+                    UNION ALL
+                    -- a prepared session's tray, should a line have changed since
+                    SELECT s.warehouse_id, m.product_id, 0
+                      FROM sessions s
+                      JOIN stock_move m ON m.picking_id = s.picking_id
+                     WHERE s.state = 'planned'
+                    UNION ALL
+                    -- what a completed session's ledger says it took, to give back
+                    SELECT s.warehouse_id, c.product_id, 0
+                      FROM sessions s
+                      JOIN meso_treatment_consumption c ON c.session_id = s.id
+                     WHERE s.state != 'planned'
+                )
+                SELECT warehouse_id, product_id, SUM(vials) FROM vials GROUP BY 1, 2
+                """,
+                ids=self.ids,
+            )
         )
+        keys, needed = set(), {}
+        for warehouse_id, product_id, vials in self.env.cr.fetchall():
+            keys.add((warehouse_id, product_id))
+            if vials:
+                needed[warehouse_id, product_id] = float(vials)
+        orderpoints = self.env["stock.warehouse.orderpoint"]
+        if needed:
+            orderpoints = (
+                orderpoints.sudo()
+                .search_fetch(
+                    [
+                        ("product_id", "in", list({key[1] for key in needed})),
+                        ("warehouse_id", "in", list({key[0] for key in needed})),
+                        ("trigger", "=", "auto"),
+                    ],
+                    ["warehouse_id", "product_id", "location_id", "product_min_qty", "company_id"],
+                )
+                .filtered(lambda op: (op.warehouse_id.id, op.product_id.id) in needed)
+            )
         if not orderpoints:
             return sorted(keys), orderpoints
         on_hand = {}
