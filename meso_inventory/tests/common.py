@@ -183,6 +183,20 @@ class MesoRoleCommon(HttpCase, MesoCommon):
             }
         )
 
+    @classmethod
+    def _create_role_logins(cls, prefix=""):
+        """The clinic's practitioner and manager, an Inventory user, a portal user and
+        another company's manager, each with a login of her own."""
+        cls.practitioner = cls._login_user(
+            f"{prefix}practitioner", "meso_inventory.group_practitioner"
+        )
+        cls.manager = cls._login_user(f"{prefix}manager", "meso_inventory.group_manager")
+        cls.stock_user = cls._login_user(f"{prefix}stockuser", "stock.group_stock_user")
+        cls.portal = cls._login_user(f"{prefix}portal", "base.group_portal")
+        cls.other_manager = cls._login_user(
+            f"{prefix}othermanager", "meso_inventory.group_manager", company=cls.other_company
+        )
+
     def rpc(self, user, model, method, *args, **kwargs):
         return self.xmlrpc_object.execute_kw(
             self.env.cr.dbname, user.id, f"{user.login[5:]}-pass", model, method, list(args), kwargs

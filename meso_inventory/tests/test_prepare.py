@@ -35,13 +35,7 @@ class TestPrepare(MesoRoleCommon):
         cls.multi_lot = cls._create_lot(cls.multi, "MVX-PREP", 200)
         cls._stock(cls.multi_lot, 3)
         cls.patient = cls._create_patient()
-        cls.practitioner = cls._login_user("prep-practitioner", "meso_inventory.group_practitioner")
-        cls.manager = cls._login_user("prep-manager", "meso_inventory.group_manager")
-        cls.stock_user = cls._login_user("prep-stock", "stock.group_stock_user")
-        cls.portal = cls._login_user("prep-portal", "base.group_portal")
-        cls.other_manager = cls._login_user(
-            "prep-other", "meso_inventory.group_manager", company=cls.other_company
-        )
+        cls._create_role_logins("prep-")
 
     def _planned(self, lines=None, **values):
         return self._session(

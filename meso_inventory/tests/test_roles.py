@@ -58,15 +58,9 @@ class TestRoles(MesoRoleCommon):
         )
         cls.patient = cls._create_patient(partner_id=contact.id)
         cls.pregnant = cls._create_patient("Sofia Rossi", is_pregnant=True)
-        cls.practitioner = cls._login_user("practitioner", "meso_inventory.group_practitioner")
+        cls._create_role_logins()
         cls.colleague = cls._login_user("colleague", "meso_inventory.group_practitioner")
-        cls.manager = cls._login_user("manager", "meso_inventory.group_manager")
-        cls.stock_user = cls._login_user("stockuser", "stock.group_stock_user")
         cls.buyer = cls._login_user("buyer", "purchase.group_purchase_user")
-        cls.portal = cls._login_user("portal", "base.group_portal")
-        cls.other_manager = cls._login_user(
-            "othermanager", "meso_inventory.group_manager", company=cls.other_company
-        )
         cls.company.meso_purchase_responsible_id = cls.buyer
         # a completed session of the practitioner's, with an opened multi-dose vial
         cls.done = cls._session(
