@@ -251,7 +251,10 @@ class MesoTreatmentSession(models.Model):
         if "override_reason" in vals:
             vals = dict(vals, **self._meso_override_approval(vals["override_reason"]))
         if {"warehouse_id", "company_id"}.intersection(vals):
-            # what was reserved in the former clinic goes back to its shelf
+            # What was reserved in the former clinic goes back to its shelf. As superuser:
+            # the tray's transfer is a stock document; the user may write these sessions
+            # (the ORM checks it in super() below, and a refusal rolls this back), and
+            # sudo() keeps her uid.
             self.sudo()._meso_release()
         result = super().write(vals)
         if vals.get("override_reason"):
@@ -720,7 +723,10 @@ class MesoTreatmentSession(models.Model):
     def _meso_release_lots(self, lots, warehouses, reason):
         """Planned sessions holding vials of `lots` in these clinics give all their
         reserved vials back before those lots leave the stock (a recall, an expiry): no
-        tray keeps a vial that may no longer be injected. Returns those sessions."""
+        tray keeps a vial that may no longer be injected. Returns those sessions.
+        Called by the recall and the expiry quarantine once they have checked their own
+        rights; the trays are read as superuser because the practitioner's sessions and
+        the stock documents belong to roles the caller need not have."""
         sessions = (
             self.env["stock.move.line"]
             .sudo()

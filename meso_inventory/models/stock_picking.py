@@ -16,6 +16,8 @@ class StockPicking(models.Model):
         # the vials reserved for a session to come (Prepare) leave when the session is
         # completed, which writes the ledger the recalls read; validated from Inventory
         # they would reach a patient without a trace
+        # read as superuser: an Inventory user may not read sessions (medical data); only
+        # whether the transfer is a tray, and its session's reference, are used
         reserved = self.filtered(lambda picking: picking.sudo().meso_session_id.state == "planned")
         if reserved:
             raise UserError(
