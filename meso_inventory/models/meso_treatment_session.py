@@ -579,7 +579,7 @@ class MesoTreatmentSession(models.Model):
     # ------------------------------------------------------------------
     def action_done(self):
         """Screen each session, then take the batch's vials from stock lot by lot."""
-        orderpoints = self._meso_lock_stock()
+        orderpoints = self._meso_lock_stock(reorder=True)
         self.check_access("write")
         late = {}
         for session in self:
@@ -645,7 +645,6 @@ class MesoTreatmentSession(models.Model):
             if not line.product_id.meso_multi_dose
         }
         pickings = self._meso_create_pickings(needs)
-        self._meso_check_received(pickings.move_ids.move_line_ids)
         for picking in pickings:
             picking.meso_session_id._meso_check_shortages(picking)
         bodies = {}
@@ -675,8 +674,9 @@ class MesoTreatmentSession(models.Model):
     def _meso_reuse_prepared(self, needs):
         """The moves reserved when these sessions were prepared that still give what they
         need ({line: sealed vials}): the same line and number of vials from the session's
-        clinic, the lot chosen since if any, lots usable at the session's date. The others
-        are cancelled; a session left with none is no longer prepared."""
+        clinic, the lot chosen since if any, reserved for the session's date as it is now
+        (the lots were checked received by then) and still usable at it. The others are
+        cancelled; a session left with none is no longer prepared."""
         kept = stale = self.env["stock.move"]
         prepared = self.filtered("meso_prepared")
         if not prepared:
@@ -693,6 +693,8 @@ class MesoTreatmentSession(models.Model):
                     and move.product_id == line.product_id
                     and move.location_id == session.warehouse_id.lot_stock_id
                     and move.state == "assigned"
+                    # reserved for the session's date (lots received and usable by then)
+                    and move.date == session.date
                     and float_compare(
                         move.product_uom_qty,
                         needs[line],
@@ -758,17 +760,13 @@ class MesoTreatmentSession(models.Model):
     # ------------------------------------------------------------------
     # Locks
     # ------------------------------------------------------------------
-    def _meso_stock_keys(self):
-        """What these sessions' completion or cancellation shares with others, as
-        advisory lock keys, sorted (a stable order rules out deadlocks):
-        (clinic, vial) for the stock they take or give back (its quants, its open
-        vials, its reordering rule), and (-company, vendor) for the RFQ a rule they may
-        take below its minimum adds to. Whether a rule may be taken below its minimum is
-        estimated cheaply, on the safe side: the clinic's stock and the rule's open RFQs,
-        less what the sessions need. Returns the keys and those automatic rules."""
-        # One statement: read before the transaction's snapshot is renewed (see
-        # stock.warehouse._meso_lock_stock_keys), what the ORM would fetch here would be
-        # read again after the wait.
+    def _meso_vial_needs(self):
+        """What these sessions' completion or cancellation shares with others: the
+        stock of each of their vials in their clinic, as {(clinic id, vial id): sealed
+        vials a planned session may take} (its quants, its open vials, its reordering
+        rule; the keys of stock.warehouse._meso_lock_stock_keys)."""
+        # one statement, the first of the transaction when it is read before the wait (see
+        # stock.warehouse._meso_lock_env)
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -806,65 +804,29 @@ class MesoTreatmentSession(models.Model):
                 ids=self.ids,
             )
         )
-        keys, needed = set(), {}
-        for warehouse_id, product_id, vials in self.env.cr.fetchall():
-            keys.add((warehouse_id, product_id))
-            if vials:
-                needed[warehouse_id, product_id] = float(vials)
-        orderpoints = self.env["stock.warehouse.orderpoint"]
-        if needed:
-            orderpoints = (
-                orderpoints.sudo()
-                .search_fetch(
-                    [
-                        ("product_id", "in", list({key[1] for key in needed})),
-                        ("warehouse_id", "in", list({key[0] for key in needed})),
-                        ("trigger", "=", "auto"),
-                    ],
-                    ["warehouse_id", "product_id", "location_id", "product_min_qty", "company_id"],
-                )
-                .filtered(lambda op: (op.warehouse_id.id, op.product_id.id) in needed)
-            )
-        if not orderpoints:
-            return sorted(keys), orderpoints
-        on_hand = {}
-        for location in orderpoints.location_id:
-            for product, quantity in (
-                self.env["stock.quant"]
-                .sudo()
-                ._read_group(
-                    [
-                        ("product_id", "in", orderpoints.product_id.ids),
-                        ("location_id", "child_of", location.id),
-                    ],
-                    ["product_id"],
-                    ["quantity:sum"],
-                )
-            ):
-                on_hand[location, product] = quantity
-        for orderpoint in orderpoints:
-            key = (orderpoint.warehouse_id.id, orderpoint.product_id.id)
-            left = (
-                on_hand.get((orderpoint.location_id, orderpoint.product_id), 0.0)
-                + orderpoint.meso_open_rfq_qty
-                - needed[key]
-            )
-            if left < orderpoint.product_min_qty:
-                vendors = orderpoint.product_id.seller_ids.filtered(
-                    lambda seller, op=orderpoint: (
-                        seller.company_id in (op.company_id, self.env["res.company"])
-                    )
-                ).partner_id
-                keys.update((-orderpoint.company_id.id, vendor.id) for vendor in vendors)
-        return sorted(keys), orderpoints
+        return {
+            (warehouse_id, product_id): float(vials)
+            for warehouse_id, product_id, vials in self.env.cr.fetchall()
+        }
 
-    def _meso_lock_stock(self):
+    def _meso_lock_stock(self, reorder=False):
         """Completions and cancellations sharing a vial's stock in a clinic take turns;
-        the others run side by side (stock.warehouse._meso_lock_stock_keys). Returns the
-        automatic reordering rules of the sessions' vials in their clinics."""
-        keys, orderpoints = self._meso_stock_keys()
-        self.env["stock.warehouse"]._meso_lock_stock_keys(keys)
-        return orderpoints
+        the others run side by side (stock.warehouse._meso_lock_stock_keys). With
+        `reorder`, also returns the automatic reordering rules the sessions may take below
+        their minimum, found once their vials' keys are held, having taken the keys of
+        the vendors whose RFQs those rules would add to."""
+        warehouses = self.env["stock.warehouse"]
+        sessions = self.with_env(warehouses._meso_lock_env())
+        needs = sessions._meso_vial_needs()
+        warehouses._meso_lock_stock_keys(needs)
+        if not reorder:
+            return None
+        # read once the vials' keys are held: what those vials' rules will be after the
+        # completion. Each vial the sessions may take is counted whole, even those a
+        # prepared tray's moves already count as leaving: on the safe side.
+        orderpoints = sessions.env["stock.warehouse.orderpoint"].sudo()._meso_may_fall_below(needs)
+        warehouses._meso_lock_stock_keys(orderpoints._meso_vendor_keys())
+        return orderpoints.with_env(self.env)
 
     # ------------------------------------------------------------------
     # Checks
@@ -951,8 +913,8 @@ class MesoTreatmentSession(models.Model):
         """Take the sessions' vials from stock, set-based: one allocation, one picking
         validation and one ledger write per wave of sessions. A wave ends before a session
         that would draw from a vial opened earlier in the same wave (that vial exists only
-        once the wave's pickings are validated). `orderpoints`: the automatic rules of the
-        sessions' vials, checked for reordering afterwards."""
+        once the wave's pickings are validated). `orderpoints`: the automatic rules the
+        sessions may take below their minimum, checked for reordering afterwards."""
         rfq_before = orderpoints._meso_open_rfq_snapshot()
         todo = self.sorted(lambda session: (session.date, session.id))
         rows = self.env["meso.treatment.consumption"]
@@ -1115,17 +1077,21 @@ class MesoTreatmentSession(models.Model):
                 strict=False,
             )
             move._recompute_state()
+        # the moves kept were checked when reserved, at the same session date
+        self._meso_check_received(moves.move_line_ids)
         return (pickings | kept.picking_id | added.picking_id).with_env(self.env)
 
     def _meso_validate_consumption(self, pickings):
-        """Check what was reserved (received before the session, enough of it), then
-        validate the pickings in one go."""
+        """Check that the whole need was reserved (its lots were checked when reserved,
+        see _meso_create_pickings), then validate the pickings in one go."""
         if not pickings:
             return
-        self._meso_check_received(pickings.move_ids.move_line_ids)
         for picking in pickings:
             picking.meso_session_id._meso_check_shortages(picking)
         pickings.move_ids.picked = True
+        # no tracking message either when the pickings' state turns to done (see
+        # _meso_create_pickings)
+        pickings._track_discard()
         # Validated the way the point of sale validates the pickings of its orders:
         # _action_done, without button_validate's dialogs (backorder, SMS, expired lots),
         # which have nothing to ask here: the lots were checked above and at
@@ -1250,6 +1216,9 @@ class MesoTreatmentSession(models.Model):
             lines.lot_id = lot
 
     def _meso_log_completion(self, rows, late):
+        """Say in each session's chatter the lots it used (and who entered it late)."""
+        # the sessions whose change of state mail.thread tracks (as it prepared it on write)
+        tracked = self.env.cr.precommit.data.get(f"mail.tracking.{self._name}", {})
         bodies = {}
         for session in self:
             used = {}
@@ -1271,8 +1240,14 @@ class MesoTreatmentSession(models.Model):
                         user=self.env.user.name,
                     )
                 )
-            bodies[session.id] = body
-        self._message_log_batch(bodies=bodies)
+            if "state" in (tracked.get(session.id) or {}):
+                # the message tracking the state to Done says it: one chatter entry
+                session._track_set_log_message(body)
+            else:
+                bodies[session.id] = body
+        if bodies:
+            # tracking disabled, or the session created in this same transaction
+            self._message_log_batch(bodies=bodies)
 
     # ------------------------------------------------------------------
     # Cancellation

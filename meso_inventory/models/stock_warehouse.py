@@ -2,6 +2,7 @@ import json
 from datetime import datetime, time, timedelta
 
 import pytz
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED, TRANSACTION_STATUS_IDLE
 
 from odoo import Command, api, fields, models
 from odoo.tools import SQL
@@ -440,6 +441,46 @@ class StockWarehouse(models.Model):
         return self.meso_consumption_type_id
 
     @api.model
+    def _meso_lock_env(self):
+        """Where to read what to lock, and what depends on the others' work once the keys
+        are held (see _meso_lock_stock_keys): on the locking connection, in READ
+        COMMITTED, where every statement sees what the transactions waited for committed.
+        Here instead when this transaction wrote already (what it wrote is seen here only)
+        and in tests (one transaction for the whole test)."""
+        if self.env.registry.in_test_mode():
+            return self.env
+        self.env.flush_all()
+        cr = self.env.cr
+        if cr._cnx.info.transaction_status != TRANSACTION_STATUS_IDLE:
+            cr.execute("SELECT txid_current_if_assigned() IS NOT NULL")
+            if cr.fetchone()[0]:
+                return self.env
+        return self.env(cr=self._meso_lock_cursor())
+
+    def _meso_lock_cursor(self):
+        """The second connection of this transaction, holding its advisory locks until it
+        commits or rolls back (or, should the hooks never run, until it is closed)."""
+        cr = self.env.cr
+        lock_cr = cr.cache.get("meso_lock_cr")
+        if lock_cr is None or lock_cr.closed:
+            lock_cr = self.env.registry.cursor()
+            lock_cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+            cr.cache["meso_lock_cr"] = lock_cr
+            self._meso_close_with(cr, lock_cr)
+        return lock_cr
+
+    @api.model
+    def _meso_close_with(self, cr, lock_cr):
+        def close():
+            # not when this transaction only restarts after its first wait; the hook
+            # refers to the locking connection only (this transaction's cursor has no
+            # cache left when it runs its rollback hooks on closing)
+            if not lock_cr.closed and not lock_cr.cache.get("meso_restarting"):
+                lock_cr.close()
+
+        cr.postcommit.add(close)
+        cr.postrollback.add(close)
+
     def _meso_lock_stock_keys(self, keys):
         """Wait for the transactions sharing these keys, then hold them until this one
         ends. `keys`: (clinic id, vial id) for a vial's stock in a clinic (its quants, its
@@ -452,14 +493,15 @@ class StockWarehouse(models.Model):
         cancellation or a recall first waits for the others that share its keys, then
         works on a snapshot taken after they committed:
         - the advisory locks are taken in one statement, in sorted order (a stable order
-          rules out deadlocks), and held by a second connection of the pool, released
-          when this transaction commits or rolls back (or, should the hooks never run,
-          when that connection is closed);
-        - the wait happens after this transaction's first queries (the keys are read, and
-          in the web client ir.http has authenticated the request): if nothing was written
-          yet, the transaction restarts so that its snapshot follows the wait; when the
-          caller wrote first in the same transaction, it cannot restart, and a conflict is
-          left to Odoo's retry.
+          rules out deadlocks), by a second connection (_meso_lock_cursor); a transaction
+          taking keys again holds them already (advisory locks are re-entrant);
+        - when this transaction has not queried the database yet (an XML-RPC call: what
+          to lock was read on that connection, see _meso_lock_env), its snapshot follows
+          the wait by itself;
+        - otherwise (in the web client ir.http has authenticated the request first): if
+          nothing was written yet, the transaction restarts so that its snapshot follows
+          the wait; when the caller wrote first in the same transaction, it cannot
+          restart, and a conflict is left to Odoo's retry.
         Readers (reports, exports) are never blocked."""
         keys = sorted(set(keys))
         if not keys:
@@ -474,31 +516,26 @@ class StockWarehouse(models.Model):
             cr.execute(lock)
             return
         self.env.flush_all()
-        cr.execute("SELECT txid_current_if_assigned() IS NULL")
-        nothing_written = cr.fetchone()[0]
-        # one locking connection per transaction: a transaction completing sessions twice
-        # takes its own keys again without waiting (advisory locks are re-entrant)
-        lock_cr = cr.cache.get("meso_lock_cr")
-        first = lock_cr is None or lock_cr.closed
-        if first:
-            lock_cr = self.env.registry.cursor()
+        restart = False
+        if cr._cnx.info.transaction_status != TRANSACTION_STATUS_IDLE:
+            cr.execute("SELECT txid_current_if_assigned() IS NULL")
+            restart = cr.fetchone()[0]
+        lock_cr = self._meso_lock_cursor()
+        if not lock_cr.cache.get("meso_bounded"):
             # The two connections are one transaction to us but two to PostgreSQL, which
-            # cannot see a deadlock running through both: a wait is bounded, and ends
-            # in an error Odoo retries.
+            # cannot see a deadlock running through both: a wait is bounded, and ends in
+            # an error Odoo retries.
             lock = SQL("SET LOCAL lock_timeout = '20s'; %s", lock)
-        try:
-            lock_cr.execute(lock)
-        except Exception:
-            if first:
-                lock_cr.close()
-            raise
-        if not first:
-            return
-        if nothing_written:
-            cr.rollback()
-        cr.cache["meso_lock_cr"] = lock_cr
-        cr.postcommit.add(lock_cr.close)
-        cr.postrollback.add(lock_cr.close)
+        lock_cr.execute(lock)
+        lock_cr.cache["meso_bounded"] = True
+        if restart:
+            lock_cr.cache["meso_restarting"] = True
+            try:
+                cr.rollback()
+            finally:
+                del lock_cr.cache["meso_restarting"]
+            # the rollback ran and dropped the hooks closing the locking connection
+            self._meso_close_with(cr, lock_cr)
 
     def _meso_quarantine_expired(self):
         """Move every expired vial out of the clinic's stock into its quarantine, one

@@ -6,7 +6,7 @@ from markupsafe import escape
 from psycopg2.extras import execute_values
 
 from odoo import Command, api, fields, models
-from odoo.tools import float_compare, float_is_zero, float_round
+from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
 from .meso_number_check_mixin import check_numbers
 
@@ -250,8 +250,10 @@ class StockWarehouseOrderpoint(models.Model):
     def _meso_replenish_after(self, sessions, rfq_before):
         """Reorder now every one of these rules the sessions took below its minimum (in
         place of Odoo's trigger at the moves' confirmation, see stock.move), then alert
-        purchasing about the RFQs that grew. The nightly scheduler is only the safety net."""
-        orderpoints = self._meso_may_be_below_min()
+        purchasing about the RFQs that grew. The nightly scheduler is only the safety net.
+        These rules: those the sessions may take below their minimum, found while their
+        keys were taken (meso.treatment.session._meso_lock_stock)."""
+        orderpoints = self
         orderpoints.invalidate_recordset()
         below = orderpoints.filtered(
             lambda op: (
@@ -287,54 +289,116 @@ class StockWarehouseOrderpoint(models.Model):
         (below - reordered)._meso_alert_not_ordered(sessions)
         return reordered
 
-    def _meso_may_be_below_min(self):
-        """Those of these rules whose forecast may be below their minimum. Odoo's
-        forecast (on hand, plus what arrives and less what leaves by the lead date, plus
-        the RFQs in progress; less, here, what will expire unused) is never lower than
-        the usable stock less everything still to leave the rule's location, at any date:
-        a rule whose bound stays at or above its minimum needs no forecast. Most
-        completions leave every rule well above it, and the bound costs a few grouped
-        reads where the forecast computes each rule's lead times."""
-        if not self:
-            return self
-        on_hand = {}
-        unusable = self._meso_unusable_quantities(on_hand)
-        leaving = {}
-        for location in self.location_id:
-            # what Odoo's forecast subtracts as outgoing (stock.product's quantities), at
-            # any date
-            for product, quantity in (
-                self.env["stock.move"]
-                .with_context(active_test=False)
-                ._read_group(
-                    [
-                        ("product_id", "in", self.product_id.ids),
-                        (
-                            "state",
-                            "in",
-                            ("waiting", "confirmed", "assigned", "partially_available"),
-                        ),
-                        ("location_id", "child_of", location.id),
-                        "!",
-                        ("location_dest_id", "child_of", location.id),
-                    ],
-                    ["product_id"],
-                    ["product_qty:sum"],
+    @api.model
+    def _meso_may_fall_below(self, taken):
+        """The automatic rules whose forecast may fall below their minimum once `taken`
+        ({(warehouse id, product id): quantity} about to leave, beyond the moves already
+        planned) has left. Odoo's forecast (on hand, plus what arrives and less what
+        leaves by the lead date, plus the RFQs in progress; less, here, what will expire
+        unused) is never lower than the usable stock less everything still to leave the
+        rule's location, at any date: a rule whose bound stays at or above its minimum
+        needs no forecast. Most completions leave every rule well above it, and the bound
+        is one statement where the forecast computes each rule's lead times: the rules,
+        their stock lot by lot and what is to leave them (stock.product's outgoing
+        quantities, at any date)."""
+        taken = {key: quantity for key, quantity in taken.items() if quantity}
+        if not taken:
+            return self.browse()
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH rules AS (
+                    SELECT op.id, op.warehouse_id, op.product_id, op.product_min_qty,
+                           COALESCE(op.meso_avg_daily_use, 0) AS daily_use,
+                           uom.rounding, loc.parent_path
+                      FROM stock_warehouse_orderpoint op
+                      JOIN stock_location loc ON loc.id = op.location_id
+                      JOIN product_product p ON p.id = op.product_id
+                      JOIN product_template t ON t.id = p.product_tmpl_id
+                      JOIN uom_uom uom ON uom.id = t.uom_id
+                     WHERE op.active AND op.trigger = 'auto'
+                       AND (op.warehouse_id, op.product_id) IN %(keys)s
+                ), figures AS (
+                    SELECT r.id, lot.expiration_date, q.lot_id IS NOT NULL AS lot,
+                           SUM(q.quantity) AS on_hand, 0 AS leaving
+                      FROM rules r
+                      JOIN stock_location l ON starts_with(l.parent_path, r.parent_path)
+                      JOIN stock_quant q ON q.location_id = l.id AND q.product_id = r.product_id
+                      LEFT JOIN stock_lot lot ON lot.id = q.lot_id
+                     GROUP BY r.id, q.lot_id, lot.expiration_date
+                    UNION ALL
+                    SELECT r.id, NULL, FALSE, 0, SUM(m.product_qty)
+                      FROM rules r
+                      JOIN stock_location src ON starts_with(src.parent_path, r.parent_path)
+                      JOIN stock_move m ON m.location_id = src.id AND m.product_id = r.product_id
+                      JOIN stock_location dst ON dst.id = m.location_dest_id
+                     WHERE m.state IN ('waiting', 'confirmed', 'assigned', 'partially_available')
+                       AND NOT starts_with(dst.parent_path, r.parent_path)
+                     GROUP BY r.id
                 )
-            ):
-                leaving[location, product] = quantity
-        return self.filtered(
-            lambda op: (
-                float_compare(
-                    on_hand[op.id]
-                    - leaving.get((op.location_id, op.product_id), 0.0)
-                    - unusable[op.id],
-                    op.product_min_qty,
-                    precision_rounding=op.product_uom.rounding,
-                )
-                < 0
+                SELECT r.id, r.warehouse_id, r.product_id, r.product_min_qty, r.daily_use,
+                       r.rounding, f.expiration_date, f.lot, f.on_hand, f.leaving
+                  FROM rules r
+                  LEFT JOIN figures f ON f.id = r.id
+                """,
+                keys=tuple(taken),
             )
         )
+        rules = {}
+        for (
+            rule_id,
+            warehouse_id,
+            product_id,
+            minimum,
+            daily_use,
+            rounding,
+            *row,
+        ) in self.env.cr.fetchall():
+            rule = rules.setdefault(
+                rule_id,
+                {
+                    "taken": taken[warehouse_id, product_id],
+                    "minimum": minimum,
+                    "daily_use": daily_use,
+                    "rounding": rounding,
+                    "on_hand": 0.0,
+                    "leaving": 0.0,
+                    "lots": [],
+                },
+            )
+            expiry, lot, on_hand, leaving = row
+            rule["on_hand"] += on_hand or 0.0
+            rule["leaving"] += leaving or 0.0
+            if lot and on_hand > 0:
+                rule["lots"].append((expiry, on_hand))
+        now = fields.Datetime.now()
+        return self.browse(
+            rule_id
+            for rule_id, rule in rules.items()
+            if float_compare(
+                rule["on_hand"]
+                - rule["leaving"]
+                - self._meso_expiring_unused(rule["lots"], rule["daily_use"], now)
+                - rule["taken"],
+                rule["minimum"],
+                precision_rounding=rule["rounding"],
+            )
+            < 0
+        )
+
+    def _meso_vendor_keys(self):
+        """Lock keys (-company id, vendor id) of the RFQs these rules would add to: their
+        vial's vendors for the rule's company (stock.warehouse._meso_lock_stock_keys)."""
+        keys = set()
+        for orderpoint in self:
+            vendors = orderpoint.product_id.seller_ids.filtered(
+                lambda seller, op=orderpoint: (
+                    seller.company_id in (op.company_id, self.env["res.company"])
+                )
+            ).partner_id
+            keys.update((-orderpoint.company_id.id, vendor.id) for vendor in vendors)
+        return keys
 
     def _meso_alert_not_ordered(self, sessions):
         """Rules the session took below their minimum but for which no RFQ could be made

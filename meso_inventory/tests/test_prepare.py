@@ -67,6 +67,7 @@ class TestPrepare(MesoRoleCommon):
         self.assertEqual(picking.move_line_ids.lot_id, self.early)
         self.assertEqual(self._reserved(self.early), 1)
         self.assertIn("Vials reserved: HA-EARLY (1)", self._messages(session))
+        reserved = picking.move_ids
         # the tray is this patient's: another session completed meanwhile takes the next lot
         other = self._planned()
         other.action_done()
@@ -77,6 +78,7 @@ class TestPrepare(MesoRoleCommon):
         self.assertFalse(session.meso_prepared)
         # the same transfer, completed with the multi-dose vial opened at the chair
         self.assertEqual(session.picking_id, picking)
+        self.assertLess(reserved, picking.move_ids, "the moves reserved were kept")
         self.assertEqual(picking.state, "done")
         self.assertEqual(set(picking.move_ids.mapped("state")), {"done"})
         self.assertEqual(
@@ -85,6 +87,13 @@ class TestPrepare(MesoRoleCommon):
         )
         self.assertEqual(self._reserved(self.early), 0)
         self.assertEqual(self.early.product_qty, 0)
+        # one chatter entry says it: the lots used, with the status Odoo tracks
+        completed = session.message_ids.filtered(lambda m: "Completed. Lots used" in m.body)
+        self.assertEqual(len(completed), 1)
+        self.assertIn("HA-EARLY (2 ml)", completed.body)
+        self.assertEqual(completed.tracking_value_ids.field_id.name, "state")
+        # without tracking (here, the test's context), the entry is logged apart
+        self.assertIn("Completed. Lots used: HA-LATE (2 ml)", self._messages(other))
 
     def test_a_changed_session_takes_what_it_needs_now(self):
         session = self._planned()
@@ -169,6 +178,19 @@ class TestPrepare(MesoRoleCommon):
         self.assertEqual(session.consumption_ids.lot_id, self.late)
         self.assertEqual(self.early.product_qty, 1)
         self.assertEqual(self._reserved(self.early), 0)
+
+    def test_a_session_moved_before_its_lot_arrived_is_refused(self):
+        fresh = self._create_lot(self.vial, "HA-FRESH", 30)
+        self._stock(fresh, 1, in_date=datetime.now() - timedelta(hours=1))
+        session = self._planned()
+        session.action_meso_prepare()
+        self.assertEqual(session.picking_id.move_line_ids.lot_id, fresh)
+        # the session was given earlier than planned, before that lot arrived
+        session.date = datetime.now() - timedelta(hours=3)
+        with self.assertRefused(UserError, "Lot HA-FRESH .* was received on"):
+            session.with_user(self.practitioner).action_done()
+        self.assertEqual(session.state, "planned")
+        self.assertEqual(fresh.product_qty, 1)
 
     def test_the_tray_leaves_the_stock_through_the_session_only(self):
         session = self._planned()

@@ -4,6 +4,7 @@ and a batch completed in waves."""
 
 from datetime import datetime, timedelta
 
+from odoo import Command
 from odoo.tests import tagged
 
 from .common import MesoCommon
@@ -49,12 +50,12 @@ class TestStockLocks(MesoCommon):
         there = self._session_in(self.clinic_b, [(self.booster, 2.0)])
         booster, multi = self.booster.product_variant_id, self.multi.product_variant_id
         self.assertEqual(
-            here._meso_stock_keys()[0],
-            sorted([(self.warehouse.id, booster.id), (self.warehouse.id, multi.id)]),
+            here._meso_vial_needs(),
+            {(self.warehouse.id, booster.id): 1, (self.warehouse.id, multi.id): 1},
         )
-        self.assertEqual(there._meso_stock_keys()[0], [(self.clinic_b.id, booster.id)])
+        self.assertEqual(there._meso_vial_needs(), {(self.clinic_b.id, booster.id): 1})
         # nothing in common: the two completions do not wait on each other
-        self.assertFalse(set(here._meso_stock_keys()[0]) & set(there._meso_stock_keys()[0]))
+        self.assertFalse(set(here._meso_vial_needs()) & set(there._meso_vial_needs()))
 
     def test_a_rule_it_may_take_below_its_minimum_adds_the_vendor(self):
         session = self._session_in(self.warehouse, [(self.booster, 2.0)])
@@ -67,12 +68,41 @@ class TestStockLocks(MesoCommon):
                 "product_max_qty": 12,
             }
         )
-        vendor_key = (-self.company.id, self.vendor.id)
-        self.assertNotIn(vendor_key, session._meso_stock_keys()[0], "10 vials, minimum 2")
+
+        def may_fall_below():
+            return self.env["stock.warehouse.orderpoint"]._meso_may_fall_below(
+                session._meso_vial_needs()
+            )
+
+        self.assertFalse(may_fall_below(), "10 vials, minimum 2")
+        rule.product_min_qty = 9
+        self.assertFalse(may_fall_below(), "10 vials less the one taken stay at 9")
         rule.product_min_qty = 10
-        keys = session._meso_stock_keys()[0]
-        self.assertIn(vendor_key, keys, "10 vials less the one taken fall below 10")
-        self.assertEqual(keys, sorted(keys))
+        self.assertEqual(may_fall_below(), rule, "10 vials less the one taken fall below 10")
+        self.assertEqual(may_fall_below()._meso_vendor_keys(), {(-self.company.id, self.vendor.id)})
+        # what is already to leave the stock counts too: a delivery of 2 vials
+        rule.product_min_qty = 8
+        self.assertFalse(may_fall_below())
+        delivery = self.env["stock.picking"].create(
+            {
+                "picking_type_id": self.warehouse.out_type_id.id,
+                "location_id": self.stock_location.id,
+                "location_dest_id": self.env.ref("stock.stock_location_customers").id,
+                "move_ids": [
+                    Command.create(
+                        {
+                            "name": "Delivery",
+                            "product_id": self.booster.product_variant_id.id,
+                            "product_uom_qty": 2,
+                            "location_id": self.stock_location.id,
+                            "location_dest_id": self.env.ref("stock.stock_location_customers").id,
+                        }
+                    )
+                ],
+            }
+        )
+        delivery.action_confirm()
+        self.assertEqual(may_fall_below(), rule, "10 less 2 leaving less 1 taken")
 
     def test_the_locks_are_held_by_a_second_connection(self):
         session = self._session_in(self.warehouse, [(self.booster, 2.0)])
