@@ -4,7 +4,9 @@ and a batch completed in waves."""
 
 from datetime import datetime, timedelta
 
-from odoo import Command
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED, TRANSACTION_STATUS_IDLE
+
+from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import tagged
 
 from .common import MesoCommon
@@ -115,6 +117,50 @@ class TestStockLocks(MesoCommon):
         again.with_user(self.practitioner).action_done()
         self.assertIs(self.env.cr.cache["meso_lock_cr"], lock_cr)
         self.assertEqual(again.state, "done")
+
+    def _held_by(self, lock_cr):
+        lock_cr.execute("SELECT pg_backend_pid()")
+        self.env.cr.execute(
+            "SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND pid = %s",
+            [lock_cr.fetchone()[0]],
+        )
+        return set(self.env.cr.fetchall())
+
+    def test_a_transaction_that_wrote_nothing_reads_its_keys_on_the_locking_connection(self):
+        """An XML-RPC call has not queried yet: what it locks is read on the locking
+        connection (READ COMMITTED), and its own snapshot, taken after the wait, needs no
+        restart. A web request has (ir.http first): it restarts once, keeping its locks.
+        Both on a transaction of their own, seeing the committed demo sessions."""
+        planned = self.env["meso.treatment.session"].search(
+            [("state", "=", "planned"), ("line_ids", "!=", False)], limit=1
+        )
+        if not planned:
+            self.skipTest("no planned demo session (the test database has no demo data)")
+        key = (planned.warehouse_id.id, planned.line_ids[0].product_id.id)
+        for queried_first in (False, True):
+            with self.subTest(queried_first=queried_first), self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                if queried_first:
+                    cr.execute("SELECT 1")
+                warehouses = env["stock.warehouse"]
+                lock_env = warehouses._meso_lock_env()
+                lock_cr = lock_env.cr
+                self.assertIsNot(lock_cr, cr)
+                self.assertEqual(lock_cr.connection.isolation_level, ISOLATION_LEVEL_READ_COMMITTED)
+                needs = planned.with_env(lock_env)._meso_vial_needs()
+                self.assertIn(key, needs)
+                warehouses._meso_lock_stock_keys(needs)
+                # no query of its own yet, or restarted: its snapshot follows the wait
+                self.assertEqual(cr.connection.info.transaction_status, TRANSACTION_STATUS_IDLE)
+                self.assertFalse(lock_cr.closed, "the restart keeps the locks")
+                self.assertIn(key, self._held_by(lock_cr))
+                # taking more keys later in the transaction holds the same connection
+                warehouses._meso_lock_stock_keys([key])
+                self.assertIs(cr.cache["meso_lock_cr"], lock_cr)
+            self.assertTrue(lock_cr.closed, "released with the transaction")
+        # a transaction that wrote reads here: what it wrote is seen here only
+        self.assertIs(self.env["stock.warehouse"]._meso_lock_env().cr, self.env.cr)
 
     def _keys_held_by_lock_connection(self):
         lock_cr = self.env.cr.cache["meso_lock_cr"]
