@@ -127,6 +127,8 @@ def rpc_rows(rpc):
             f"Concurrent, {case['name']}: {rpc['workers']} workers, "
             f"{rpc['threads']} XML-RPC clients"
         )
+        if rpc.get("rounds", 1) > 1:
+            label += f", the flows alternating in {rpc['rounds']} rounds"
         failures = ours["serialization_failures"]
         rows.append(
             [
