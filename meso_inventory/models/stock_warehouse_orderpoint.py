@@ -91,10 +91,10 @@ class StockWarehouseOrderpoint(models.Model):
             )
         return res
 
-    def _meso_unusable_quantities(self, on_hand=None):
+    def _meso_unusable_quantities(self):
         """{orderpoint id: quantity} of stock that will expire before its turn comes,
-        consuming lots FEFO at the orderpoint's daily use. One grouped read per location.
-        `on_hand`, a dict, receives each rule's quantity on hand ({orderpoint id: qty})."""
+        consuming lots FEFO at the orderpoint's daily use. One grouped read per location
+        (the completion's bound reads the same in SQL, see _meso_may_fall_below)."""
         result = {}
         now = fields.Datetime.now()
         for location in self.location_id:
@@ -108,17 +108,13 @@ class StockWarehouseOrderpoint(models.Model):
                 ["quantity:sum"],
             )
             lots_by_product = defaultdict(list)
-            totals = defaultdict(float)
             for product, lot, quantity in groups:
-                totals[product] += quantity
                 if lot and quantity > 0:
                     lots_by_product[product].append((lot.expiration_date, quantity))
             for orderpoint in orderpoints:
                 result[orderpoint.id] = self._meso_expiring_unused(
                     lots_by_product[orderpoint.product_id], orderpoint.meso_avg_daily_use, now
                 )
-                if on_hand is not None:
-                    on_hand[orderpoint.id] = totals[orderpoint.product_id]
         return result
 
     @api.model
@@ -221,18 +217,6 @@ class StockWarehouseOrderpoint(models.Model):
     # ------------------------------------------------------------------
     # Reorder at once when a session crosses the minimum
     # ------------------------------------------------------------------
-    @api.model
-    def _meso_rules_for(self, sessions):
-        """The automatic rules of the vials these sessions take, in their clinics."""
-        orderpoints = self.search(
-            [
-                ("product_id", "in", sessions.line_ids.product_id.ids),
-                ("warehouse_id", "in", sessions.warehouse_id.ids),
-                ("trigger", "=", "auto"),
-            ]
-        )
-        return orderpoints.filtered(lambda op: op._meso_sessions(sessions))
-
     def _meso_sessions(self, sessions):
         """Those of `sessions` that take this rule's vial in its clinic."""
         self.ensure_one()
