@@ -823,7 +823,9 @@ class MesoTreatmentSession(models.Model):
             return None
         # read once the vials' keys are held: what those vials' rules will be after the
         # completion. Each vial the sessions may take is counted whole, even those a
-        # prepared tray's moves already count as leaving: on the safe side.
+        # prepared tray's moves already count as leaving: on the safe side. As superuser,
+        # like the reordering it prepares (see action_done): a practitioner has no
+        # Inventory rights, and only the rules of the sessions' clinics and vials are read.
         orderpoints = sessions.env["stock.warehouse.orderpoint"].sudo()._meso_may_fall_below(needs)
         warehouses._meso_lock_stock_keys(orderpoints._meso_vendor_keys())
         return orderpoints.with_env(self.env)
