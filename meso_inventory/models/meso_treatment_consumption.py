@@ -21,15 +21,23 @@ class MesoTreatmentConsumption(models.Model):
         "meso.treatment.session.line", required=True, index=True, ondelete="restrict"
     )
     session_id = fields.Many2one(
-        related="session_line_id.session_id", store=True, index=True, ondelete="restrict"
+        related="session_line_id.session_id",
+        store=True,
+        index=True,
+        ondelete="restrict",
+        precompute=True,
     )
-    patient_id = fields.Many2one(related="session_id.patient_id", store=True, index=True)
-    practitioner_id = fields.Many2one(related="session_id.practitioner_id", store=True)
-    date = fields.Datetime(related="session_id.date", store=True)
+    patient_id = fields.Many2one(
+        related="session_id.patient_id", store=True, index=True, precompute=True
+    )
+    practitioner_id = fields.Many2one(
+        related="session_id.practitioner_id", store=True, precompute=True
+    )
+    date = fields.Datetime(related="session_id.date", store=True, precompute=True)
     session_state = fields.Selection(
-        related="session_id.state", store=True, string="Session status"
+        related="session_id.state", store=True, string="Session status", precompute=True
     )
-    company_id = fields.Many2one(related="session_id.company_id", store=True)
+    company_id = fields.Many2one(related="session_id.company_id", store=True, precompute=True)
     product_id = fields.Many2one("product.product", required=True, index=True)
     lot_id = fields.Many2one("stock.lot", required=True, index=True, ondelete="restrict")
     opened_vial_id = fields.Many2one("meso.opened.vial", index=True, ondelete="restrict")
@@ -45,7 +53,9 @@ class MesoTreatmentConsumption(models.Model):
         groups="meso_inventory.group_manager",
         help="Value of the vials taken from stock, as Odoo valued the consumption.",
     )
-    treatment_area = fields.Selection(related="session_id.treatment_area", store=True)
+    treatment_area = fields.Selection(
+        related="session_id.treatment_area", store=True, precompute=True
+    )
     returned = fields.Boolean(
         readonly=True, help="The session was cancelled and these vials went back to the lot."
     )
@@ -64,6 +74,7 @@ class MesoTreatmentConsumption(models.Model):
         "UDI register",
         related="product_id.meso_udi_register",
         store=True,
+        precompute=True,
         index=True,
         help="A device whose UDI the clinic must keep (class III implantable).",
     )
@@ -125,7 +136,11 @@ class MesoTreatmentConsumption(models.Model):
                 vial = next(opened)
                 row.update(opened_vial_id=vial.id, cost=vial._meso_draw_cost(take))
             values.append(self._meso_prepare_values(line, lot, take, **row))
-        return self.create(values)
+        rows = self.create(values)
+        # Odoo precomputes the stored related fields on draft rows, which it also lists in
+        # the sessions' cached ledger: read the ledger afresh
+        rows.session_id.invalidate_recordset(["consumption_ids"])
+        return rows
 
     @api.model
     def _meso_prepare_values(self, line, lot, volume_ml, **values):

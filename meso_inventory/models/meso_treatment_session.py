@@ -372,8 +372,9 @@ class MesoTreatmentSession(models.Model):
         reasons = []
         allergies = patient.allergy_ingredient_ids
         for product in self.line_ids.product_id if products is None else products:
-            composition = product.meso_composition_ids
-            for ingredient in (composition.ingredient_id & allergies).sorted("name"):
+            # a patient without known allergies needs no composition read
+            contained = product.meso_composition_ids.ingredient_id if allergies else allergies
+            for ingredient in (contained & allergies).sorted("name"):
                 reasons.append(
                     self.env._(
                         "allergic to %(ingredient)s, contained in %(product)s",

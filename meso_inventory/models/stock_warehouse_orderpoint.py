@@ -1,6 +1,6 @@
 import math
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from markupsafe import escape
 from psycopg2.extras import execute_values
@@ -122,7 +122,7 @@ class StockWarehouseOrderpoint(models.Model):
         """Quantity of [(expiration date, quantity)] that expires before being used."""
         unused = 0.0
         used_before = 0.0
-        for expiry, quantity in sorted(lots, key=lambda lot: lot[0] or fields.Datetime.max):
+        for expiry, quantity in sorted(lots, key=lambda lot: lot[0] or datetime.max):
             if not expiry:
                 continue
             if expiry <= now:
@@ -289,42 +289,37 @@ class StockWarehouseOrderpoint(models.Model):
         if not taken:
             return self.browse()
         self.env.flush_all()
+        # one statement with few joins (its planning costs more than its execution): each
+        # rule's quants lot by lot, and what is to leave
         self.env.cr.execute(
             SQL(
                 """
-                WITH rules AS (
-                    SELECT op.id, op.warehouse_id, op.product_id, op.product_min_qty,
-                           COALESCE(op.meso_avg_daily_use, 0) AS daily_use,
-                           uom.rounding, loc.parent_path
-                      FROM stock_warehouse_orderpoint op
-                      JOIN stock_location loc ON loc.id = op.location_id
-                      JOIN product_product p ON p.id = op.product_id
-                      JOIN product_template t ON t.id = p.product_tmpl_id
-                      JOIN uom_uom uom ON uom.id = t.uom_id
-                     WHERE op.active AND op.trigger = 'auto'
-                       AND (op.warehouse_id, op.product_id) IN %(keys)s
-                ), figures AS (
-                    SELECT r.id, lot.expiration_date, q.lot_id IS NOT NULL AS lot,
-                           SUM(q.quantity) AS on_hand, 0 AS leaving
-                      FROM rules r
-                      JOIN stock_location l ON starts_with(l.parent_path, r.parent_path)
-                      JOIN stock_quant q ON q.location_id = l.id AND q.product_id = r.product_id
-                      LEFT JOIN stock_lot lot ON lot.id = q.lot_id
-                     GROUP BY r.id, q.lot_id, lot.expiration_date
-                    UNION ALL
-                    SELECT r.id, NULL, FALSE, 0, SUM(m.product_qty)
-                      FROM rules r
-                      JOIN stock_location src ON starts_with(src.parent_path, r.parent_path)
-                      JOIN stock_move m ON m.location_id = src.id AND m.product_id = r.product_id
-                      JOIN stock_location dst ON dst.id = m.location_dest_id
-                     WHERE m.state IN ('waiting', 'confirmed', 'assigned', 'partially_available')
-                       AND NOT starts_with(dst.parent_path, r.parent_path)
-                     GROUP BY r.id
-                )
-                SELECT r.id, r.warehouse_id, r.product_id, r.product_min_qty, r.daily_use,
-                       r.rounding, f.expiration_date, f.lot, f.on_hand, f.leaving
-                  FROM rules r
-                  LEFT JOIN figures f ON f.id = r.id
+                SELECT op.id, op.warehouse_id, op.product_id, op.product_min_qty,
+                       COALESCE(op.meso_avg_daily_use, 0), q.expiration_date, q.lot,
+                       q.on_hand,
+                       (SELECT SUM(m.product_qty)
+                          FROM stock_move m
+                          JOIN stock_location src ON src.id = m.location_id
+                          JOIN stock_location dst ON dst.id = m.location_dest_id
+                         WHERE m.product_id = op.product_id
+                           AND m.state IN ('waiting', 'confirmed', 'assigned',
+                                           'partially_available')
+                           AND starts_with(src.parent_path, loc.parent_path)
+                           AND NOT starts_with(dst.parent_path, loc.parent_path))
+                  FROM stock_warehouse_orderpoint op
+                  JOIN stock_location loc ON loc.id = op.location_id
+                  LEFT JOIN LATERAL (
+                      SELECT lot.expiration_date, q.lot_id IS NOT NULL AS lot,
+                             SUM(q.quantity) AS on_hand
+                        FROM stock_quant q
+                        JOIN stock_location l ON l.id = q.location_id
+                        LEFT JOIN stock_lot lot ON lot.id = q.lot_id
+                       WHERE q.product_id = op.product_id
+                         AND starts_with(l.parent_path, loc.parent_path)
+                       GROUP BY q.lot_id, lot.expiration_date
+                  ) q ON TRUE
+                 WHERE op.active AND op.trigger = 'auto'
+                   AND (op.warehouse_id, op.product_id) IN %(keys)s
                 """,
                 keys=tuple(taken),
             )
@@ -336,8 +331,10 @@ class StockWarehouseOrderpoint(models.Model):
             product_id,
             minimum,
             daily_use,
-            rounding,
-            *row,
+            expiry,
+            lot,
+            on_hand,
+            leaving,
         ) in self.env.cr.fetchall():
             rule = rules.setdefault(
                 rule_id,
@@ -345,15 +342,13 @@ class StockWarehouseOrderpoint(models.Model):
                     "taken": taken[warehouse_id, product_id],
                     "minimum": minimum,
                     "daily_use": daily_use,
-                    "rounding": rounding,
                     "on_hand": 0.0,
-                    "leaving": 0.0,
+                    # the same on each of the rule's rows
+                    "leaving": leaving or 0.0,
                     "lots": [],
                 },
             )
-            expiry, lot, on_hand, leaving = row
             rule["on_hand"] += on_hand or 0.0
-            rule["leaving"] += leaving or 0.0
             if lot and on_hand > 0:
                 rule["lots"].append((expiry, on_hand))
         now = fields.Datetime.now()
@@ -366,7 +361,9 @@ class StockWarehouseOrderpoint(models.Model):
                 - self._meso_expiring_unused(rule["lots"], rule["daily_use"], now)
                 - rule["taken"],
                 rule["minimum"],
-                precision_rounding=rule["rounding"],
+                # finer than any unit's rounding: a rule Odoo's forecast (rounded to its
+                # unit) finds below its minimum is always found here
+                precision_digits=6,
             )
             < 0
         )

@@ -274,6 +274,27 @@ class TestReorder(MesoCommon):
         self.assertEqual(self.orderpoint.qty_forecast, 17)
         self.assertEqual(self.orderpoint.meso_days_of_cover, 17)
 
+    def test_a_lot_without_expiry_stays_usable(self):
+        self.orderpoint.write(
+            {"meso_avg_daily_use": 1.0, "product_min_qty": 5, "product_max_qty": 40}
+        )
+        undated = self._create_lot(self.vial, "VC-UNDATED", 300, now=NOW)
+        undated.expiration_date = False
+        self._stock(undated, 3)
+        soon = self._create_lot(self.vial, "VC-SOON", 5, now=NOW)
+        self._stock(soon, 10)
+        self.orderpoint.invalidate_recordset()
+        # 5 of the 10 expiring in 5 days will be used; the undated lot never expires
+        self.assertEqual(self.orderpoint.meso_unusable_qty, 5)
+        self.assertEqual(self.orderpoint.meso_usable_qty, 20)
+        # the completion's bound reads the undated lot too, and leaves the rule above it
+        self._treat(1)
+        self.assertFalse(self._rfqs())
+        self._treat(10)
+        self.assertFalse(self._rfqs())
+        self._treat(10)  # 4 vials left, all usable: below the minimum of 5
+        self.assertTrue(self._rfqs())
+
     def test_expiring_stock_triggers_reorder(self):
         self.orderpoint.write(
             {"meso_avg_daily_use": 1.0, "product_min_qty": 10, "product_max_qty": 30}
