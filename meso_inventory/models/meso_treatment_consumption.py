@@ -137,8 +137,9 @@ class MesoTreatmentConsumption(models.Model):
                 row.update(opened_vial_id=vial.id, cost=vial._meso_draw_cost(take))
             values.append(self._meso_prepare_values(line, lot, take, **row))
         rows = self.create(values)
-        # Odoo precomputes the stored related fields on draft rows, which it also lists in
-        # the sessions' cached ledger: read the ledger afresh
+        # Odoo precomputes the stored related fields (one INSERT, no UPDATE after it) on
+        # draft records, and setting a draft record's session lists it in that session's
+        # cached rows: read those afresh
         rows.session_id.invalidate_recordset(["consumption_ids"])
         return rows
 

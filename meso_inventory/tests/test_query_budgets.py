@@ -89,10 +89,10 @@ class TestQueryBudgets(MesoCommon):
             wizard.action_export()
 
 
-# measured (2026-11-26), caches cold as in a request of its own: 123, 88, 246, 4 and 38
+# measured (2026-11-26), caches cold as in a request of its own: 116, 80, 244, 4 and 38
 # queries; the headroom absorbs cache noise
-BUDGET_ONE_SESSION = 130  # 3 lines: screening, allocation, picking, ledger, reordering
-BUDGET_PREPARED_SESSION = 92  # its vials reserved: the transfer's validation, the ledger
+BUDGET_ONE_SESSION = 125  # 3 lines: screening, allocation, picking, ledger, reordering
+BUDGET_PREPARED_SESSION = 88  # its vials reserved: the transfer's validation, the ledger
 BUDGET_BATCH_OF_FIVE = 265  # set-based: one picking validation and ledger write a wave
 BUDGET_LEARNING = 4  # whatever the number of rules
 BUDGET_EXPORT = 45  # seven sheets
