@@ -136,12 +136,14 @@ class MesoTreatmentConsumption(models.Model):
                 vial = next(opened)
                 row.update(opened_vial_id=vial.id, cost=vial._meso_draw_cost(take))
             values.append(self._meso_prepare_values(line, lot, take, **row))
-        rows = self.create(values)
         # Odoo precomputes the stored related fields (one INSERT, no UPDATE after it) on
         # draft records, and setting a draft record's session lists it in that session's
-        # cached rows: read those afresh
-        rows.session_id.invalidate_recordset(["consumption_ids"])
-        return rows
+        # rows when those are in cache: the sessions' rows are read afresh once written
+        lines = self.env["meso.treatment.session.line"].browse(
+            {row["session_line_id"] for row in values}
+        )
+        lines.session_id.invalidate_recordset(["consumption_ids"])
+        return self.create(values)
 
     @api.model
     def _meso_prepare_values(self, line, lot, volume_ml, **values):

@@ -1,5 +1,5 @@
 import math
-from collections import namedtuple
+from collections import defaultdict, namedtuple
 from datetime import timedelta
 
 from markupsafe import Markup, escape
@@ -100,8 +100,14 @@ class MesoTreatmentSession(models.Model):
     lot_ids = fields.Many2many("stock.lot", compute="_compute_lot_ids", string="Lots")
     # stock documents are the Inventory users' to open; practitioners reach the lots
     # through the ledger (consumption_ids)
+    # indexed: Odoo finds the sessions of a transfer whose state changed ("Vials reserved")
     picking_id = fields.Many2one(
-        "stock.picking", "Consumption", readonly=True, copy=False, groups="stock.group_stock_user"
+        "stock.picking",
+        "Consumption",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        groups="stock.group_stock_user",
     )
     return_picking_id = fields.Many2one(
         "stock.picking", "Return", readonly=True, copy=False, groups="stock.group_stock_user"
@@ -923,18 +929,19 @@ class MesoTreatmentSession(models.Model):
         rows = self.env["meso.treatment.consumption"]
         while todo:
             allocation = todo._meso_allocate_vials()
-            allocation.sessions._meso_validate_consumption(allocation.pickings)
-            rows |= rows._meso_record(allocation.draws, allocation.pickings.move_ids)
-            todo -= allocation.sessions
+            sessions = allocation.sessions
+            moves = allocation.pickings.move_ids
+            sessions._meso_validate_consumption(allocation.pickings)
+            # the lines record the lots used while the sessions are still open; then the
+            # sessions are done, and their ledger is written with that status
+            sessions._meso_set_lots_used(allocation.draws, moves)
+            sessions._meso_close(late)
+            rows |= rows._meso_record(allocation.draws, moves)
+            todo -= sessions
             if todo:
                 # the next wave finds the vials this one opened by their stored fields
                 self.env["meso.opened.vial"].flush_model()
         rows.opened_vial_id._meso_settle_cost()
-        self._meso_set_lots_used(rows)
-        for is_late in (False, True):
-            sessions = self.filtered(lambda session, is_late=is_late: late[session] == is_late)
-            if sessions:
-                sessions.write({"state": "done", "late_entry": is_late})
         self._meso_log_completion(rows, late)
         orderpoints._meso_replenish_after(self, rfq_before)
 
@@ -1207,16 +1214,29 @@ class MesoTreatmentSession(models.Model):
                         )
                     )
 
-    def _meso_set_lots_used(self, rows):
-        """A line without a chosen lot shows the lot it took, when it took one only."""
+    def _meso_set_lots_used(self, draws, moves):
+        """A line without a chosen lot shows the lot it took, when it took one only: from
+        the vials it drew from [(line, opened vial, ml)] and its done moves."""
+        lots_by_line = defaultdict(lambda: self.env["stock.lot"])
+        for line, vial, _take in draws:
+            lots_by_line[line] |= vial.lot_id
+        for move in moves:
+            lots_by_line[move.meso_session_line_id] |= move.move_line_ids.lot_id
         lines_by_lot = {}
         for line in self.line_ids.filtered(lambda ln: not ln.lot_id):
-            lots = rows.filtered(lambda row, ln=line: row.session_line_id == ln).lot_id
+            lots = lots_by_line[line]
             if len(lots) == 1:
                 lines_by_lot.setdefault(lots, self.env["meso.treatment.session.line"])
                 lines_by_lot[lots] |= line
         for lot, lines in lines_by_lot.items():
             lines.lot_id = lot
+
+    def _meso_close(self, late):
+        """The sessions are done; `late`: {session: completed as a late entry}."""
+        for is_late in (False, True):
+            sessions = self.filtered(lambda session, is_late=is_late: late[session] == is_late)
+            if sessions:
+                sessions.write({"state": "done", "late_entry": is_late})
 
     def _meso_log_completion(self, rows, late):
         """Say in each session's chatter the lots it used (and who entered it late)."""

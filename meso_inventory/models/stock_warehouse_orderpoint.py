@@ -290,24 +290,27 @@ class StockWarehouseOrderpoint(models.Model):
             return self.browse()
         self.env.flush_all()
         # one statement with few joins (its planning costs more than its execution): each
-        # rule's quants lot by lot, and what is to leave
+        # rule's quants lot by lot, and what is to leave (summed once per rule, not once
+        # per lot)
         self.env.cr.execute(
             SQL(
                 """
                 SELECT op.id, op.warehouse_id, op.product_id, op.product_min_qty,
                        COALESCE(op.meso_avg_daily_use, 0), q.expiration_date, q.lot,
-                       q.on_hand,
-                       (SELECT SUM(m.product_qty)
-                          FROM stock_move m
-                          JOIN stock_location src ON src.id = m.location_id
-                          JOIN stock_location dst ON dst.id = m.location_dest_id
-                         WHERE m.product_id = op.product_id
-                           AND m.state IN ('waiting', 'confirmed', 'assigned',
-                                           'partially_available')
-                           AND starts_with(src.parent_path, loc.parent_path)
-                           AND NOT starts_with(dst.parent_path, loc.parent_path))
+                       q.on_hand, leaving.quantity
                   FROM stock_warehouse_orderpoint op
                   JOIN stock_location loc ON loc.id = op.location_id
+                 CROSS JOIN LATERAL (
+                      SELECT SUM(m.product_qty) AS quantity
+                        FROM stock_move m
+                        JOIN stock_location src ON src.id = m.location_id
+                        JOIN stock_location dst ON dst.id = m.location_dest_id
+                       WHERE m.product_id = op.product_id
+                         AND m.state IN ('waiting', 'confirmed', 'assigned',
+                                         'partially_available')
+                         AND starts_with(src.parent_path, loc.parent_path)
+                         AND NOT starts_with(dst.parent_path, loc.parent_path)
+                  ) leaving
                   LEFT JOIN LATERAL (
                       SELECT lot.expiration_date, q.lot_id IS NOT NULL AS lot,
                              SUM(q.quantity) AS on_hand
