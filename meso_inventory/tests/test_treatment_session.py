@@ -127,6 +127,8 @@ class TestTreatmentSession(MesoCommon):
         self.assertEqual(self._qty(self.near), 0)
         self.assertEqual(self._qty(self.far), 4)
         self.assertEqual(session.lot_ids, self.near | self.far)
+        # a line that took two lots names none of them: its ledger rows do
+        self.assertFalse(session.line_ids.lot_id)
 
     def test_posting_is_one_validated_picking_of_the_consumption_type(self):
         session = self._session(self.patient, [(self.booster, 2.0), (self.vit_c_amp, 5.0)])
@@ -174,6 +176,8 @@ class TestTreatmentSession(MesoCommon):
         self.assertFalse(second.picking_id)
         self.assertEqual(second.consumption_ids.opened_vial_id, vial)
         self.assertEqual(second.lot_ids, self.multi_lot)
+        # a line drawn from a vial already open names that vial's lot
+        self.assertEqual(second.line_ids.lot_id, self.multi_lot)
         self.assertAlmostEqual(vial.remaining_ml, 3.0)
         self.assertEqual(self._qty(self.multi_lot), 2)
         with freeze_time(NOW + timedelta(hours=6)):
@@ -185,6 +189,8 @@ class TestTreatmentSession(MesoCommon):
         new_vial = self.env["meso.opened.vial"].search([("session_id", "=", third.id)])
         self.assertAlmostEqual(new_vial.remaining_ml, 8.0)
         self.assertEqual(self._qty(self.multi_lot), 1)
+        # drawn from the open vial and from a new one, both of the same lot
+        self.assertEqual(third.line_ids.lot_id, self.multi_lot)
 
     def test_multi_dose_vial_not_reused_after_beyond_use_time(self):
         first = self._session(self.patient, [(self.multi, 3.0)])
@@ -240,6 +246,8 @@ class TestTreatmentSession(MesoCommon):
         first, second = fefo.line_ids
         self.assertEqual(trace(first), [(self.near, 2.0, 1.0, 0.0)])
         self.assertEqual(trace(second), [(self.far, 4.0, 2.0, 0.0)])
+        # each line names the one lot it took
+        self.assertEqual((first.lot_id, second.lot_id), (self.near, self.far))
 
     def test_picked_lot_is_used(self):
         session = self._session(self.patient, [(self.booster, 2.0, self.far)])
