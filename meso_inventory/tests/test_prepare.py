@@ -85,6 +85,16 @@ class TestPrepare(MesoRoleCommon):
             {(row.lot_id, row.volume_ml) for row in session.consumption_ids},
             {(self.early, 2.0), (self.multi_lot, 3.0)},
         )
+        # the ledger is written once the session is done, with that status; the lines
+        # name the lots they took
+        self.assertEqual(set(session.consumption_ids.mapped("session_state")), {"done"})
+        self.assertEqual(
+            {(line.product_id, line.lot_id) for line in session.line_ids},
+            {
+                (self.vial.product_variant_id, self.early),
+                (self.multi.product_variant_id, self.multi_lot),
+            },
+        )
         self.assertEqual(self._reserved(self.early), 0)
         self.assertEqual(self.early.product_qty, 0)
         # one chatter entry says it: the lots used, with the status Odoo tracks

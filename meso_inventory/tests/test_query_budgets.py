@@ -89,7 +89,7 @@ class TestQueryBudgets(MesoCommon):
             wizard.action_export()
 
 
-# measured (2026-11-26), caches cold as in a request of its own: 116, 80, 244, 4 and 38
+# measured (2026-11-26), caches cold as in a request of its own: 115, 79, 242, 4 and 38
 # queries; the headroom absorbs cache noise
 BUDGET_ONE_SESSION = 125  # 3 lines: screening, allocation, picking, ledger, reordering
 BUDGET_PREPARED_SESSION = 88  # its vials reserved: the transfer's validation, the ledger
