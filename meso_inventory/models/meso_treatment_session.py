@@ -772,8 +772,7 @@ class MesoTreatmentSession(models.Model):
         stock of each of their vials in their clinic, as {(clinic id, vial id): sealed
         vials a planned session may take} (its quants, its open vials, its reordering
         rule; the keys of stock.warehouse._meso_lock_stock_keys)."""
-        # one statement, the first of the transaction when it is read before the wait (see
-        # stock.warehouse._meso_lock_env)
+        # one statement, read before the wait (see stock.warehouse._meso_stock_locking)
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -823,18 +822,19 @@ class MesoTreatmentSession(models.Model):
         their minimum, found once their vials' keys are held, having taken the keys of
         the vendors whose RFQs those rules would add to."""
         warehouses = self.env["stock.warehouse"]
-        sessions = self.with_env(warehouses._meso_lock_env())
-        needs = sessions._meso_vial_needs()
-        warehouses._meso_lock_stock_keys(needs)
-        if not reorder:
-            return None
-        # read once the vials' keys are held: what those vials' rules will be after the
-        # completion. Each vial the sessions may take is counted whole, even those a
-        # prepared tray's moves already count as leaving: on the safe side. As superuser,
-        # like the reordering it prepares (see action_done): a practitioner has no
-        # Inventory rights, and only the rules of the sessions' clinics and vials are read.
-        orderpoints = sessions.env["stock.warehouse.orderpoint"].sudo()._meso_may_fall_below(needs)
-        warehouses._meso_lock_stock_keys(orderpoints._meso_vendor_keys())
+        with warehouses._meso_stock_locking():
+            needs = self._meso_vial_needs()
+            warehouses._meso_lock_stock_keys(needs)
+            if not reorder:
+                return None
+            # read once the vials' keys are held: what those vials' rules will be after
+            # the completion. Each vial the sessions may take is counted whole, even those
+            # a prepared tray's moves already count as leaving: on the safe side. As
+            # superuser, like the reordering it prepares (see action_done): a practitioner
+            # has no Inventory rights, and only the rules of the sessions' clinics and
+            # vials are read.
+            orderpoints = self.env["stock.warehouse.orderpoint"].sudo()._meso_may_fall_below(needs)
+            warehouses._meso_lock_stock_keys(orderpoints._meso_vendor_keys())
         return orderpoints.with_env(self.env)
 
     # ------------------------------------------------------------------

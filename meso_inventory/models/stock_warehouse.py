@@ -1,8 +1,9 @@
 import json
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 
 import pytz
-from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED, TRANSACTION_STATUS_IDLE
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from odoo import Command, api, fields, models
 from odoo.tools import SQL
@@ -440,102 +441,128 @@ class StockWarehouse(models.Model):
             warehouse.write(warehouse._create_or_update_sequences_and_picking_types())
         return self.meso_consumption_type_id
 
-    @api.model
-    def _meso_lock_env(self):
-        """Where to read what to lock, and what depends on the others' work once the keys
-        are held (see _meso_lock_stock_keys): on the locking connection, in READ
-        COMMITTED, where every statement sees what the transactions waited for committed.
-        Here instead when this transaction wrote already (what it wrote is seen here only)
-        and in tests (one transaction for the whole test)."""
+    @contextmanager
+    def _meso_stock_locking(self):
+        """The phase in which a completion, a cancellation or a recall reads what it
+        shares with the others and waits for them (_meso_lock_stock_keys), before its
+        own work. Yields the environment to read in: this one.
+
+        Under PostgreSQL's REPEATABLE READ a transaction sees the database as of its first
+        query, so the wait must come before it. When this transaction has not queried the
+        database yet (an XML-RPC call, a job), or has only read (in the web client
+        ir.http authenticates the request first; it then restarts, losing nothing), the
+        phase runs on this transaction's connection in autocommit: each statement sees
+        what the transactions waited for committed, the keys are held at session level
+        across the phase, and its end moves them into the transaction that starts then,
+        which releases them when it commits or rolls back. When this transaction wrote
+        first, it cannot restart: it waits where it is, and a conflict is left to Odoo's
+        retry. In tests (one transaction for the whole test) the keys are taken where
+        they would be, with no competitor to wait for.
+
+        The phase only reads: in autocommit, a write would be committed at once."""
+        cr = self.env.cr
+        if "meso_locking" in cr.cache:
+            yield self.env
+            return
+        if not self._meso_may_wait_before_snapshot():
+            cr.cache["meso_locking"] = None
+            try:
+                yield self.env
+            finally:
+                del cr.cache["meso_locking"]
+            return
+        cnx = cr._cnx
+        cnx.autocommit = True
+        cr.cache["meso_locking"] = held = set()
+        try:
+            yield self.env
+        except BaseException:
+            # including keys a statement took before it failed
+            if not cnx.closed:
+                cr.execute("SELECT pg_advisory_unlock_all()")
+            raise
+        finally:
+            del cr.cache["meso_locking"]
+            if not cnx.closed:
+                cnx.autocommit = False
+        # what was read during the phase (committed then) is read again in the
+        # transaction's own snapshot
+        self.env.invalidate_all(flush=False)
+        self._meso_hold_until_transaction_ends(held)
+
+    def _meso_may_wait_before_snapshot(self):
+        """Whether this transaction can still wait before taking its snapshot: it has not
+        queried the database yet, or it has only read and restarts now, losing nothing.
+        Not in tests (one transaction for the whole test)."""
         if self.env.registry.in_test_mode():
-            return self.env
+            return False
         self.env.flush_all()
         cr = self.env.cr
-        if cr._cnx.info.transaction_status != TRANSACTION_STATUS_IDLE:
-            cr.execute("SELECT txid_current_if_assigned() IS NOT NULL")
-            if cr.fetchone()[0]:
-                return self.env
-        return self.env(cr=self._meso_lock_cursor())
+        if cr._cnx.info.transaction_status == TRANSACTION_STATUS_IDLE:
+            return True
+        cr.execute("SELECT txid_current_if_assigned() IS NULL")
+        if not cr.fetchone()[0]:
+            return False
+        cr.rollback()
+        return True
 
-    def _meso_lock_cursor(self):
-        """The second connection of this transaction, holding its advisory locks until it
-        commits or rolls back (or, should the hooks never run, until it is closed)."""
+    def _meso_hold_until_transaction_ends(self, keys):
+        """Move the keys held at session level into the transaction starting now (its
+        first statement), without a moment where they are not held: it releases them
+        when it commits or rolls back."""
+        if not keys:
+            return
         cr = self.env.cr
-        lock_cr = cr.cache.get("meso_lock_cr")
-        if lock_cr is None or lock_cr.closed:
-            lock_cr = self.env.registry.cursor()
-            lock_cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
-            cr.cache["meso_lock_cr"] = lock_cr
-            self._meso_close_with(cr, lock_cr)
-        return lock_cr
-
-    @api.model
-    def _meso_close_with(self, cr, lock_cr):
-        def close():
-            # not when this transaction only restarts after its first wait; the hook
-            # refers to the locking connection only (this transaction's cursor has no
-            # cache left when it runs its rollback hooks on closing)
-            if not lock_cr.closed and not lock_cr.cache.get("meso_restarting"):
-                lock_cr.close()
-
-        cr.postcommit.add(close)
-        cr.postrollback.add(close)
+        try:
+            cr.execute(
+                SQL(
+                    "SELECT %s",
+                    SQL(", ").join(
+                        SQL("pg_advisory_xact_lock(%s, %s), pg_advisory_unlock(%s, %s)", *key, *key)
+                        for key in sorted(keys)
+                    ),
+                )
+            )
+        except Exception:
+            # (a cancelled statement) the keys are still held at session level, and would
+            # outlive this transaction: let them go before the error goes on
+            cr.rollback()
+            cr.execute("SELECT pg_advisory_unlock_all()")
+            raise
 
     def _meso_lock_stock_keys(self, keys):
         """Wait for the transactions sharing these keys, then hold them until this one
         ends. `keys`: (clinic id, vial id) for a vial's stock in a clinic (its quants, its
         open vials, its reordering rule), (-company id, vendor id) for a vendor's RFQ.
 
-        Under PostgreSQL's REPEATABLE READ a transaction sees the database as of its first
-        query. Two completions drawing from the same quants and open vials side by side
-        would end with one failing on a serialization error once the other commits (Odoo
-        then redoes the whole request after a random pause). So a completion, a
-        cancellation or a recall first waits for the others that share its keys, then
-        works on a snapshot taken after they committed:
-        - the advisory locks are taken in one statement, in sorted order (a stable order
-          rules out deadlocks), by a second connection (_meso_lock_cursor); a transaction
-          taking keys again holds them already (advisory locks are re-entrant);
-        - when this transaction has not queried the database yet (an XML-RPC call: what
-          to lock was read on that connection, see _meso_lock_env), its snapshot follows
-          the wait by itself;
-        - otherwise (in the web client ir.http has authenticated the request first): if
-          nothing was written yet, the transaction restarts so that its snapshot follows
-          the wait; when the caller wrote first in the same transaction, it cannot
-          restart, and a conflict is left to Odoo's retry.
-        Readers (reports, exports) are never blocked."""
+        Two completions drawing from the same quants and open vials side by side would
+        end with one failing on a serialization error once the other commits (Odoo then
+        redoes the whole request after a random pause). So a completion, a cancellation
+        or a recall first waits for the others that share its keys, then works on a
+        snapshot taken after they committed (see _meso_stock_locking). The keys are
+        advisory locks, taken in one statement in sorted order (a stable order rules out
+        deadlocks), on this transaction's own connection (PostgreSQL sees any deadlock
+        through it). A transaction taking keys again holds them already (advisory locks
+        are re-entrant). Readers (reports, exports) are never blocked."""
         keys = sorted(set(keys))
         if not keys:
             return
-        lock = SQL(
-            "SELECT %s", SQL(", ").join(SQL("pg_advisory_xact_lock(%s, %s)", *key) for key in keys)
-        )
         cr = self.env.cr
-        if self.env.registry.in_test_mode():
-            # one transaction for the whole test: the keys are locked where they would
-            # be, there is no competitor to wait for
-            cr.execute(lock)
+        if "meso_locking" not in cr.cache:
+            with self._meso_stock_locking():
+                self._meso_lock_stock_keys(keys)
             return
-        self.env.flush_all()
-        restart = False
-        if cr._cnx.info.transaction_status != TRANSACTION_STATUS_IDLE:
-            cr.execute("SELECT txid_current_if_assigned() IS NULL")
-            restart = cr.fetchone()[0]
-        lock_cr = self._meso_lock_cursor()
-        if not lock_cr.cache.get("meso_bounded"):
-            # The two connections are one transaction to us but two to PostgreSQL, which
-            # cannot see a deadlock running through both: a wait is bounded, and ends in
-            # an error Odoo retries.
-            lock = SQL("SET LOCAL lock_timeout = '20s'; %s", lock)
-        lock_cr.execute(lock)
-        lock_cr.cache["meso_bounded"] = True
-        if restart:
-            lock_cr.cache["meso_restarting"] = True
-            try:
-                cr.rollback()
-            finally:
-                del lock_cr.cache["meso_restarting"]
-            # the rollback ran and dropped the hooks closing the locking connection
-            self._meso_close_with(cr, lock_cr)
+        held = cr.cache["meso_locking"]
+        if held is None:
+            lock = "pg_advisory_xact_lock(%s, %s)"
+        else:
+            keys = [key for key in keys if key not in held]
+            if not keys:
+                return
+            lock = "pg_advisory_lock(%s, %s)"
+        cr.execute(SQL("SELECT %s", SQL(", ").join(SQL(lock, *key) for key in keys)))
+        if held is not None:
+            held.update(keys)
 
     def _meso_quarantine_expired(self):
         """Move every expired vial out of the clinic's stock into its quarantine, one

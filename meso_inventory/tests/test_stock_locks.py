@@ -1,12 +1,13 @@
 """What completions lock, and what two clinics share: the keys of the advisory locks, the
-second connection that holds them, open vials and consumption locations per clinic,
-and a batch completed in waves."""
+phase in which a transaction waits for them, open vials and consumption locations per
+clinic, and a batch completed in waves."""
 
 from datetime import datetime, timedelta
 
-from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED, TRANSACTION_STATUS_IDLE
+from psycopg2.extensions import TRANSACTION_STATUS_INTRANS
 
 from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import MesoCommon
@@ -106,72 +107,92 @@ class TestStockLocks(MesoCommon):
         delivery.action_confirm()
         self.assertEqual(may_fall_below(), rule, "10 less 2 leaving less 1 taken")
 
-    def test_the_locks_are_held_by_a_second_connection(self):
+    def test_the_locks_are_held_by_the_transaction_itself(self):
+        """A transaction that wrote first (this test's) cannot restart: it takes the keys
+        where it is, on its own connection, until it ends."""
         session = self._session_in(self.warehouse, [(self.booster, 2.0)])
         session.with_user(self.practitioner).action_done()
-        lock_cr = self.env.cr.cache["meso_lock_cr"]
-        held = self._keys_held_by_lock_connection()
-        self.assertIn((self.warehouse.id, self.booster.product_variant_id.id), held)
+        self.assertIn((self.warehouse.id, self.booster.product_variant_id.id), self._held_by())
         # a second completion in the same transaction takes its keys again, no wait
         again = self._session_in(self.warehouse, [(self.booster, 2.0)])
         again.with_user(self.practitioner).action_done()
-        self.assertIs(self.env.cr.cache["meso_lock_cr"], lock_cr)
         self.assertEqual(again.state, "done")
+        self.assertNotIn("meso_locking", self.env.cr.cache, "the phase ended")
+        self.assertFalse(self.env.cr._cnx.autocommit)
 
-    def _held_by(self, lock_cr):
-        lock_cr.execute("SELECT pg_backend_pid()")
+    def _held_by(self, cr=None):
+        """The advisory keys granted to the backend of `cr` (this test's by default), read
+        live from PostgreSQL's lock table."""
+        cr = cr or self.env.cr
+        cr.execute("SELECT pg_backend_pid()")
+        pid = cr.fetchone()[0]
         self.env.cr.execute(
             "SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
             "AND pid = %s",
-            [lock_cr.fetchone()[0]],
+            [pid],
         )
         return set(self.env.cr.fetchall())
 
-    def test_a_transaction_that_wrote_nothing_reads_its_keys_on_the_locking_connection(self):
-        """An XML-RPC call has not queried yet: what it locks is read on the locking
-        connection (READ COMMITTED), and its own snapshot, taken after the wait, needs no
-        restart. A web request has (ir.http first): it restarts once, keeping its locks.
-        Both on a transaction of their own, seeing the committed demo sessions."""
+    def _planned_demo_session(self):
         planned = self.env["meso.treatment.session"].search(
             [("state", "=", "planned"), ("line_ids", "!=", False)], limit=1
         )
         if not planned:
             self.skipTest("no planned demo session (the test database has no demo data)")
-        key = (planned.warehouse_id.id, planned.line_ids[0].product_id.id)
+        return planned, (planned.warehouse_id.id, planned.line_ids[0].product_id.id)
+
+    def test_a_transaction_that_wrote_nothing_waits_before_its_snapshot(self):
+        """An XML-RPC call has not queried yet; a web request has (ir.http first) and
+        restarts, losing nothing. Either way the phase reads what to lock and waits in
+        autocommit on the transaction's own connection, each statement seeing what the
+        others committed; its end moves the keys into the transaction that starts then,
+        and that transaction's snapshot follows the wait. Each on a transaction of its
+        own, seeing the committed demo sessions."""
+        planned, key = self._planned_demo_session()
         for queried_first in (False, True):
             with self.subTest(queried_first=queried_first), self.registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 if queried_first:
                     cr.execute("SELECT 1")
                 warehouses = env["stock.warehouse"]
-                lock_env = warehouses._meso_lock_env()
-                lock_cr = lock_env.cr
-                self.assertIsNot(lock_cr, cr)
-                self.assertEqual(lock_cr.connection.isolation_level, ISOLATION_LEVEL_READ_COMMITTED)
-                needs = planned.with_env(lock_env)._meso_vial_needs()
-                self.assertIn(key, needs)
-                warehouses._meso_lock_stock_keys(needs)
-                # no query of its own yet, or restarted: its snapshot follows the wait
-                self.assertEqual(cr.connection.info.transaction_status, TRANSACTION_STATUS_IDLE)
-                self.assertFalse(lock_cr.closed, "the restart keeps the locks")
-                self.assertIn(key, self._held_by(lock_cr))
-                # taking more keys later in the transaction holds the same connection
-                warehouses._meso_lock_stock_keys([key])
-                self.assertIs(cr.cache["meso_lock_cr"], lock_cr)
-            self.assertTrue(lock_cr.closed, "released with the transaction")
-        # a transaction that wrote reads here: what it wrote is seen here only
-        self.assertIs(self.env["stock.warehouse"]._meso_lock_env().cr, self.env.cr)
+                with warehouses._meso_stock_locking() as lock_env:
+                    self.assertIs(lock_env.cr, cr)
+                    self.assertTrue(cr._cnx.autocommit, "each statement sees the others' work")
+                    needs = planned.with_env(lock_env)._meso_vial_needs()
+                    self.assertIn(key, needs)
+                    warehouses._meso_lock_stock_keys(needs)
+                    self.assertIn(key, self._held_by(cr), "held across the phase")
+                    # taking a key again within the phase holds it already
+                    warehouses._meso_lock_stock_keys([key])
+                self.assertFalse(cr._cnx.autocommit)
+                # the transaction started with the keys moving into it
+                self.assertEqual(cr._cnx.info.transaction_status, TRANSACTION_STATUS_INTRANS)
+                self.assertIn(key, self._held_by(cr))
+                cr.rollback()
+                self.assertNotIn(key, self._held_by(cr), "released with the transaction")
+        # a transaction that wrote takes them where it is: what it wrote is seen there only
+        with self.env["stock.warehouse"]._meso_stock_locking() as lock_env:
+            self.assertIs(lock_env.cr, self.env.cr)
+            self.assertFalse(self.env.cr._cnx.autocommit)
 
-    def _keys_held_by_lock_connection(self):
-        lock_cr = self.env.cr.cache["meso_lock_cr"]
-        lock_cr.execute("SELECT pg_backend_pid()")
-        holder = lock_cr.fetchone()[0]
-        self.env.cr.execute(
-            "SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND pid = %s",
-            [holder],
-        )
-        return set(self.env.cr.fetchall())
+    def test_a_phase_that_fails_lets_the_keys_go(self):
+        planned, key = self._planned_demo_session()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            warehouses = env["stock.warehouse"]
+            with self.assertRaises(UserError), warehouses._meso_stock_locking():
+                warehouses._meso_lock_stock_keys(planned.with_env(env)._meso_vial_needs())
+                self.assertIn(key, self._held_by(cr))
+                # a check refusing the completion once its keys are held
+                raise UserError(env._("Refused"))
+            self.assertFalse(cr._cnx.autocommit)
+            self.assertNotIn("meso_locking", cr.cache)
+            self.assertNotIn(key, self._held_by(cr), "no key outlives the failed phase")
+            # the next phase of the same cursor starts afresh
+            warehouses._meso_lock_stock_keys([key])
+            self.assertIn(key, self._held_by(cr))
+            cr.rollback()
+            self.assertNotIn(key, self._held_by(cr))
 
     def test_a_recall_takes_the_lots_stock_in_every_clinic(self):
         """A recall waits for the completions of the lot's vial in each clinic, and they
@@ -183,7 +204,7 @@ class TestStockLocks(MesoCommon):
             {"reference": "FSN-LOCK", "issuer": "Manufacturer", "reason": "Sterility"}
         )
         booster = self.booster.product_variant_id.id
-        held = self._keys_held_by_lock_connection()
+        held = self._held_by()
         self.assertIn((self.warehouse.id, booster), held)
         self.assertIn((self.clinic_b.id, booster), held)
         # (the other tests' completions in this class's transaction hold their own keys)
