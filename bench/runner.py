@@ -297,6 +297,7 @@ class Runner:
         """Planned sessions and ready pickings for the concurrent benchmark, committed:
         the same flows in three cases, from the most contended to the least."""
         count = self.config["rpc_sessions"]
+        spread = self.config["rpc_sessions_spread"]
         self.grow(self.config["history_low"])
         bench, env = self.bench, self.env
         main = bench.warehouse
@@ -306,14 +307,14 @@ class Runner:
             "one clinic, the same 3 vials": [(main, None)] * count,
             f"one clinic, 3 of {MIX_VIALS} vials": [
                 (main, mix[(3 * index) % MIX_VIALS : (3 * index) % MIX_VIALS + 3])
-                for index in range(count)
+                for index in range(spread)
             ],
             "two clinics, the same 3 vials": [
                 ((main, second)[index % 2], None) for index in range(count)
             ],
         }
         # every flow below takes its own vials: four times the plan's need
-        datagen.top_up_catalogue_stock(env, self.state, mix, (main, second), 4 * count)
+        datagen.top_up_catalogue_stock(env, self.state, mix, (main, second), 4 * max(count, spread))
         cases = []
         for name, plan in plans.items():
             values = [bench.session_values(warehouse, products) for warehouse, products in plan]
