@@ -7,8 +7,8 @@ reserves and validates); then validates as many ready Odoo pickings with
 stock.picking.button_validate; then runs Odoo's whole outgoing flow for as many
 pickings (create, then button_validate, which confirms and reserves): each from the
 same number of client threads, bounded in count and time. The four flows alternate in
-rounds (ROUNDS), a share of each flow's calls at a time, so that a drift of the shared
-machine weighs on all of them alike. Starts the server itself and stops it at the end.
+rounds (ROUNDS), a share of each flow's calls at a time, in reverse order every other
+round, so that a drift of the shared machine weighs on all of them alike. Starts the server itself and stops it at the end.
 """
 
 import argparse
@@ -231,7 +231,9 @@ def main():
             # machine (autovacuum after the previous side's writes, a checkpoint) weighs
             # on all of them alike
             for index in range(ROUNDS):
-                for side, call, items in sides:
+                # and in reverse order every other round: no flow always follows the same
+                # one (Odoo's whole flow writes the most, and autovacuum comes after it)
+                for side, call, items in sides if index % 2 == 0 else sides[::-1]:
                     # consecutive calls, as the plan made them (in the 3-of-24 case,
                     # neighbours take different vials)
                     share = items[len(items) * index // ROUNDS : len(items) * (index + 1) // ROUNDS]
