@@ -165,8 +165,10 @@ class TestStockLocks(MesoCommon):
                     # taking a key again within the phase holds it already
                     warehouses._meso_lock_stock_keys([key])
                 self.assertFalse(cr._cnx.autocommit)
-                # the transaction started with the keys moving into it
+                # the transaction started with the keys moving into it, in Odoo's isolation
                 self.assertEqual(cr._cnx.info.transaction_status, TRANSACTION_STATUS_INTRANS)
+                cr.execute("SHOW transaction_isolation")
+                self.assertEqual(cr.fetchone()[0], "repeatable read")
                 self.assertIn(key, self._held_by(cr))
                 cr.rollback()
                 self.assertNotIn(key, self._held_by(cr), "released with the transaction")
