@@ -8,7 +8,8 @@ stock.picking.button_validate; then runs Odoo's whole outgoing flow for as many
 pickings (create, then button_validate, which confirms and reserves): each from the
 same number of client threads, bounded in count and time. The four flows alternate in
 rounds (ROUNDS), a share of each flow's calls at a time, in reverse order every other
-round, so that a drift of the shared machine weighs on all of them alike. Starts the server itself and stops it at the end.
+round, so that a drift of the shared machine weighs on all of them alike. Starts the
+server itself and stops it at the end.
 """
 
 import argparse
