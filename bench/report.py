@@ -118,6 +118,16 @@ def rows_for(result):
     return lines
 
 
+def waited(side):
+    """How often a side's completions waited for another's stock keys (rpc_load.py)."""
+    if "lock_statements" not in side:
+        return ""
+    return (
+        f"; waited for another completion's keys: {side['lock_waited']} of "
+        f"{side['lock_statements']}, {side['lock_wait_seconds']:.1f} s in all"
+    )
+
+
 def rpc_rows(rpc):
     rows = []
     for case in rpc["cases"]:
@@ -135,7 +145,7 @@ def rpc_rows(rpc):
                 f"{label}, sessions prepared (their vials reserved beforehand) against "
                 "Odoo's validation of pickings reserved beforehand",
                 f"{ours['per_second']:.2f} sessions/s ({ours['completed']} in "
-                f"{ours['seconds']:.0f} s)",
+                f"{ours['seconds']:.0f} s{waited(ours)})",
                 f"{theirs['per_second']:.2f} pickings/s ({theirs['completed']} in "
                 f"{theirs['seconds']:.0f} s)",
                 fmt_ratio(rate_ratio),
@@ -163,7 +173,7 @@ def rpc_rows(rpc):
                     "it: confirm, reserve FEFO, validate)",
                     f"{chair['per_second']:.2f} sessions/s ({chair['completed']} in "
                     f"{chair['seconds']:.0f} s, errors {chair['errors']}, serialization "
-                    f"failures {chair['serialization_failures']})",
+                    f"failures {chair['serialization_failures']}{waited(chair)})",
                     f"{flow['per_second']:.2f} pickings/s ({flow['completed']} in "
                     f"{flow['seconds']:.0f} s)",
                     fmt_ratio(flow_ratio),

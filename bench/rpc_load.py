@@ -8,13 +8,15 @@ stock.picking.button_validate; then runs Odoo's whole outgoing flow for as many
 pickings (create, then button_validate, which confirms and reserves): each from the
 same number of client threads, bounded in count and time. The four flows alternate in
 rounds (ROUNDS), a share of each flow's calls at a time, in reverse order every other
-round, so that a drift of the shared machine weighs on all of them alike. Starts the
+round, so that a drift of the shared machine weighs on all of them alike. Counts, from
+the server's log, the completions that waited for another's stock keys. Starts the
 server itself and stops it at the end.
 """
 
 import argparse
 import json
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +25,13 @@ import time
 import xmlrpc.client
 
 WORKERS = 4
+# a completion logs at DEBUG how long it waited for its stock keys
+# (stock.warehouse._meso_lock_stock_keys)
+LOCK_LOGGER = "odoo.addons.meso_inventory.models.stock_warehouse"
+HELD = re.compile(r"stock keys .* held after ([0-9.]+) ms")
+# a lock statement this slow waited for another completion: alone it takes well under a
+# millisecond, and being descheduled on the shared CPUs costs a few
+WAITED_MS = 10
 # each side runs in this many alternating rounds, a quarter of its calls in each
 ROUNDS = 4
 
@@ -50,6 +59,7 @@ def start_server(args, port):
         "--log-level=warn",
         # Odoo logs the requests it retries after a serialization failure at INFO
         "--log-handler=odoo.service.model:INFO",
+        f"--log-handler={LOCK_LOGGER}:DEBUG",
         f"--logfile={args.log}",
     ]
     # the server's own output (e.g. its gevent process failing to start) goes to its log
@@ -93,6 +103,14 @@ def serialization_failures(path, offset):
     with open(path, encoding="utf-8", errors="replace") as log:
         log.seek(offset)
         return sum("tries left" in line or "maximum number of tries" in line for line in log)
+
+
+def lock_waits(path, offset):
+    """How long each completion since `offset` in the server's log waited for its stock
+    keys, in ms."""
+    with open(path, encoding="utf-8", errors="replace") as log:
+        log.seek(offset)
+        return [float(match[1]) for line in log if (match := HELD.search(line))]
 
 
 def call_method(model, method, kwargs=None):
@@ -158,8 +176,9 @@ def hammer(url, database, uid, call, *, ids, threads, seconds):
     return {"done": len(done), "errors": errors, "seconds": elapsed, "latencies": latencies}
 
 
-def summary(parts):
-    """One side's figures over its rounds (see ROUNDS)."""
+def summary(parts, waits):
+    """One side's figures over its rounds (see ROUNDS); `waits`: its lock statements'
+    times in ms (see lock_waits)."""
     done = sum(part["done"] for part in parts)
     errors = [error for part in parts for error in part["errors"]]
     elapsed = sum(part["seconds"] for part in parts)
@@ -174,6 +193,9 @@ def summary(parts):
         "median_latency": latencies[len(latencies) // 2] if latencies else None,
         "error_samples": errors[:5],
         "rounds": len(parts),
+        "lock_statements": len(waits),
+        "lock_waited": sum(wait >= WAITED_MS for wait in waits),
+        "lock_wait_seconds": sum(waits) / 1000,
     }
 
 
@@ -228,6 +250,7 @@ def main():
             )
             parts = {side: [] for side, _call, _items in sides}
             failures = dict.fromkeys(parts, 0)
+            waits = {side: [] for side in parts}
             # the sides alternate, a share of each at a time: a drift of the shared
             # machine (autovacuum after the previous side's writes, a checkpoint) weighs
             # on all of them alike
@@ -251,8 +274,11 @@ def main():
                         )
                     )
                     failures[side] += serialization_failures(args.log, logged)
+                    waits[side] += lock_waits(args.log, logged)
             for side, rounds in parts.items():
-                figures[side] = dict(summary(rounds), serialization_failures=failures[side])
+                figures[side] = dict(
+                    summary(rounds, waits[side]), serialization_failures=failures[side]
+                )
                 print(
                     f"[bench] RPC {case['name']}, {side}: {json.dumps(figures[side])}", flush=True
                 )

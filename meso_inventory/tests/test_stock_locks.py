@@ -2,6 +2,7 @@
 phase in which a transaction waits for them, open vials and consumption locations per
 clinic, and a batch completed in waves."""
 
+import re
 from datetime import datetime, timedelta
 
 from psycopg2.extensions import TRANSACTION_STATUS_INTRANS
@@ -111,8 +112,14 @@ class TestStockLocks(MesoCommon):
         """A transaction that wrote first (this test's) cannot restart: it takes the keys
         where it is, on its own connection, until it ends."""
         session = self._session_in(self.warehouse, [(self.booster, 2.0)])
-        session.with_user(self.practitioner).action_done()
-        self.assertIn((self.warehouse.id, self.booster.product_variant_id.id), self._held_by())
+        key = (self.warehouse.id, self.booster.product_variant_id.id)
+        with self.assertLogs("odoo.addons.meso_inventory.models.stock_warehouse", "DEBUG") as logs:
+            session.with_user(self.practitioner).action_done()
+        self.assertIn(key, self._held_by())
+        # how long the wait took, at DEBUG (what the benchmark reads)
+        self.assertRegex(
+            "\n".join(logs.output), rf"stock keys \[{re.escape(str(key))}\] held after \d+\.\d ms"
+        )
         # a second completion in the same transaction takes its keys again, no wait
         again = self._session_in(self.warehouse, [(self.booster, 2.0)])
         again.with_user(self.practitioner).action_done()
