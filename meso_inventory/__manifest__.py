@@ -2,7 +2,7 @@
     "name": "Mesotherapy Inventory",
     "summary": "Vials, lots and expiry, patients, formulations and treatment sessions "
     "consuming stock lot by lot, for aesthetic clinics that offer mesotherapy",
-    "version": "18.0.3.1.4",
+    "version": "18.0.3.1.5",
     "category": "Inventory/Inventory",
     "website": "https://github.com/meso-inventory/meso_inventory",
     "author": "meso_inventory contributors",
