@@ -27,6 +27,8 @@ SESSIONS = 12
 VIALS = 7
 TIMEOUT = 240
 LOG = os.path.join(tempfile.gettempdir(), f"{DB}-server.log")
+# what the server's processes print themselves (a process failing before its logging starts)
+OUTPUT = os.path.join(tempfile.gettempdir(), f"{DB}-server.out")
 
 
 def _free_port():
@@ -35,11 +37,12 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def _odoo(*args):
-    """odoo-bin with the configuration the tests run with, on the test's own database."""
+def _odoo(*args, output=subprocess.DEVNULL):
+    """odoo-bin with the configuration the tests run with, on the test's own database;
+    what it prints goes to `output`."""
     odoo_bin = os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin")
     command = [sys.executable, odoo_bin, "-c", config.rcfile, "-d", DB, *args]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=output)
 
 
 def _drop():
@@ -59,16 +62,20 @@ def _start_server():
     port = _free_port()
     if os.path.exists(LOG):
         os.remove(LOG)
-    process = _odoo(
-        f"--logfile={LOG}",
-        "--workers=4",
-        "--max-cron-threads=0",
-        "--http-interface=127.0.0.1",
-        f"--http-port={port}",
-        "--limit-time-real=120",
-        "--db-filter",
-        f"^{DB}$",
-    )
+    with open(OUTPUT, "w", encoding="utf-8") as output:
+        process = _odoo(
+            f"--logfile={LOG}",
+            "--workers=4",
+            "--max-cron-threads=0",
+            "--http-interface=127.0.0.1",
+            f"--http-port={port}",
+            # its gevent process on a port of its own too (not 8072: another server's)
+            f"--gevent-port={_free_port()}",
+            "--limit-time-real=120",
+            "--db-filter",
+            f"^{DB}$",
+            output=output,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while True:
@@ -145,6 +152,21 @@ class TestConcurrency(BaseCase):
 
     def test_clinics_do_not_wait_on_each_other(self):
         _clinics_side_by_side(self.url)
+
+    def test_every_process_of_the_server_starts(self):
+        """The workers and the gevent process (the web client's websocket) start once.
+        One failing before its logging starts (gevent's plugins not found by an old
+        pkg_resources) prints its traceback on the server's own output only, and the
+        server starts it again every second, taking the CPU the workers need."""
+        time.sleep(3)
+        with open(OUTPUT, encoding="utf-8") as output:
+            printed = output.read()
+        failures = printed.count("Traceback")
+        self.assertFalse(
+            failures,
+            f"{failures} process(es) failed to start, the last with: "
+            f"{printed.strip().splitlines()[-1] if failures else ''}",
+        )
 
 
 def _competing_for_the_last_vials(server):
