@@ -15,6 +15,11 @@ BATCH_QUERY_TARGET = 1.3
 FLAT_TARGET = 1.2
 EXPORT_TARGET = 0.5
 MEMORY_TARGET_MB = 150
+# concurrent cases where nothing is shared (rpc_load.py, target "side_by_side"): at most
+# this share of completions waited for another's stock keys, and the rate stays level
+# with Odoo's validation (both sides are bound by the CPU a call costs)
+SIDE_BY_SIDE_WAITED = 0.01
+LEVEL_RATE = 0.9
 
 
 def ms(seconds):
@@ -142,6 +147,28 @@ def rpc_rows(rpc):
         if rpc.get("rounds", 1) > 1:
             label += f", the flows alternating in {rpc['rounds']} rounds"
         failures = ours["serialization_failures"]
+        clean = (
+            f"errors 0 (ours {ours['errors']}, Odoo {theirs['errors']}), serialization "
+            f"failures 0 (ours {failures}, Odoo {theirs['serialization_failures']})"
+        )
+        ok = ours["errors"] == 0 and failures == 0 and rate_ratio is not None
+        if case.get("target") == "side_by_side":
+            # nothing shared: what the case shows is that no completion waits for another
+            statements = ours.get("lock_statements") or 0
+            target = (
+                f"side by side: ≤ {SIDE_BY_SIDE_WAITED:.0%} of completions waited for "
+                f"another's keys, rate ≥ {LEVEL_RATE}× Odoo's (level: both sides CPU-bound), "
+                f"{clean}"
+            )
+            ok = (
+                ok
+                and statements > 0
+                and ours["lock_waited"] <= SIDE_BY_SIDE_WAITED * statements
+                and rate_ratio <= 1 / LEVEL_RATE
+            )
+        else:
+            target = f"≥ 1.0× Odoo's rate, {clean}"
+            ok = ok and rate_ratio <= 1.0
         rows.append(
             [
                 f"{label}, sessions prepared (their vials reserved beforehand) against "
@@ -154,15 +181,8 @@ def rpc_rows(rpc):
                 "-",
                 "-",
                 "-",
-                f"≥ 1.0× Odoo's rate, errors 0 (ours {ours['errors']}, Odoo "
-                f"{theirs['errors']}), serialization failures 0 (ours {failures}, Odoo "
-                f"{theirs['serialization_failures']})",
-                verdict(
-                    ours["errors"] == 0
-                    and failures == 0
-                    and rate_ratio is not None
-                    and rate_ratio <= 1.0
-                ),
+                target,
+                verdict(ok),
             ]
         )
         flow, chair = case.get("odoo_flow"), case.get("ours_chair")

@@ -230,7 +230,7 @@ def main():
         )
         cases = []
         for case in prepared["cases"]:
-            figures = {"name": case["name"]}
+            figures = {"name": case["name"], "target": case.get("target", "rate")}
             complete = call_method("meso.treatment.session", "action_done")
             sides = (
                 # sessions prepared beforehand (their single-dose vials reserved)
